@@ -1,0 +1,265 @@
+"""The Python SDK: ``airel.Client``, and the composition root that wires settings to services.
+
+Every CLI command is one Client call. The client opens the store lazily, checks that its
+schema is current (telling the user to run ``airel db upgrade`` otherwise), and hands each
+service an explicit :class:`~airel.services.context.Context`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from airel.adapters.blobs import BlobStore
+from airel.adapters.documents import ParseLimits
+from airel.config import Settings, load_settings
+from airel.domain.alias import Alias, AliasMove
+from airel.domain.artifact import BlobCheck
+from airel.domain.audit import ChainReport
+from airel.domain.bundle import ComponentChange, FrozenBundle
+from airel.domain.completeness import CompletenessReport
+from airel.domain.components import ComponentKind, ComponentVersion
+from airel.domain.lineage import Direction, LineageGraph
+from airel.errors import Reason, StoreError
+from airel.services import aliases, artifacts, audit, bundles, components, lineage
+from airel.services.bundles import BundleCheck, Frozen
+from airel.services.components import Registered, VersionDiff
+from airel.services.context import Context
+from airel.services.reproducibility import ReproReport, reproducibility
+from airel.store import engines, migrate
+from airel.store.contract import WriteTx
+from airel.store.sql import SqlStore
+
+
+class Client:
+    """The airel SDK. ``Client()`` uses ./.airel (or airel.toml / AIREL_* settings)."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings or load_settings(overrides)
+        self._store: SqlStore | None = None
+        self._ctx: Context | None = None
+
+    # -- lifecycle --
+    def _open(self, *, check: bool = True) -> SqlStore:
+        if self._store is None:
+            if self.settings.embedded:
+                path = engines.sqlite_path(self.settings.database_url)
+                if check and path is not None and not path.exists():
+                    raise StoreError(
+                        Reason.STORE_NOT_INITIALISED,
+                        f"no airel store at {path}",
+                        fix="run `airel init` in your project directory (or set AIREL_HOME)",
+                    )
+            self._store = SqlStore(
+                self.settings.database_url, busy_timeout_s=self.settings.busy_timeout_s
+            )
+        if check:
+            try:
+                migrate.check_current(
+                    self._store.engine, engines.redact(self.settings.database_url)
+                )
+            except StoreError:
+                raise
+            except Exception as exc:
+                translated = engines.translate(exc, self.settings.database_url)
+                if translated is not None:
+                    raise translated from None
+                raise
+        return self._store
+
+    @property
+    def ctx(self) -> Context:
+        """The service context (opens the store on first use)."""
+        if self._ctx is None:
+            self._ctx = Context(
+                store=self._open(),
+                blobs=BlobStore(self.settings.artifact_root),
+                actor=self.settings.actor,
+                limits=ParseLimits(max_bytes=self.settings.max_document_bytes),
+            )
+        return self._ctx
+
+    def close(self) -> None:
+        """Release database connections."""
+        if self._store is not None:
+            self._store.close()
+        self._store = None
+        self._ctx = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def init(self) -> dict[str, Any]:
+        """Create the store (directory, schema, store id) if needed; safe to repeat."""
+        if self.settings.embedded:
+            path = engines.sqlite_path(self.settings.database_url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
+        before, after = self.upgrade()
+        store = self._open()
+
+        def stamp(tx: WriteTx) -> str:
+            existing = tx.store_id()
+            if existing:
+                return existing
+            store_id = str(uuid.uuid4())
+            tx.set_store_id(store_id)
+            tx.append_audit(
+                actor=self.settings.actor,
+                action="store.init",
+                subject="store",
+                before=None,
+                after=None,
+                details={"store_id": store_id, "schema": after},
+            )
+            return store_id
+
+        store_id = store.write(stamp)
+        return {
+            "store_id": store_id,
+            "database": engines.redact(self.settings.database_url),
+            "artifacts": str(self.settings.artifact_root),
+            "schema_before": before,
+            "schema": after,
+        }
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply pending migrations (``airel db upgrade``)."""
+        store = self._open(check=False)
+        try:
+            return migrate.upgrade(store.engine)
+        except Exception as exc:
+            translated = engines.translate(exc, self.settings.database_url)
+            if translated is not None:
+                raise translated from None
+            raise
+
+    # -- registry --
+    def register(
+        self,
+        path: Path | str,
+        *,
+        kind: ComponentKind | str | None = None,
+        base_dir: Path | str | None = None,
+    ) -> Registered:
+        """Register a component version from its spec file."""
+        return components.register_component(
+            self.ctx,
+            Path(path),
+            kind=ComponentKind(kind) if isinstance(kind, str) else kind,
+            base_dir=Path(base_dir) if base_dir else None,
+        )
+
+    def component(self, kind: ComponentKind | str, ref: str) -> ComponentVersion:
+        """One version by name:version, name@alias, or a bare name with one version."""
+        return components.get_component(self.ctx, ComponentKind(kind), ref)
+
+    def components(self, kind: ComponentKind | str | None = None) -> list[ComponentVersion]:
+        """Registered versions, optionally of one kind."""
+        return components.list_components(self.ctx, ComponentKind(kind) if kind else None)
+
+    def diff_versions(
+        self, kind: ComponentKind | str, name: str, old: str, new: str
+    ) -> VersionDiff:
+        """Field changes and a readable text diff between two versions."""
+        return components.diff_versions(self.ctx, ComponentKind(kind), name, old, new)
+
+    # -- aliases --
+    def set_alias(
+        self,
+        kind: ComponentKind | str,
+        name: str,
+        alias: str,
+        version: str,
+        *,
+        expected_row_version: int | None = None,
+        reason: str | None = None,
+    ) -> tuple[Alias, bool]:
+        """Move ``name@alias`` to ``version`` (compare-and-set when expected is given)."""
+        return aliases.set_alias(
+            self.ctx,
+            ComponentKind(kind),
+            name,
+            alias,
+            version,
+            expected_row_version=expected_row_version,
+            reason=reason,
+        )
+
+    def alias_history(self, kind: ComponentKind | str, name: str, alias: str) -> list[AliasMove]:
+        """Every move of an alias, oldest first."""
+        return aliases.alias_history(self.ctx, ComponentKind(kind), name, alias)
+
+    # -- bundles --
+    def create_bundle(self, path: Path | str, *, dry_run: bool = False) -> Frozen:
+        """Freeze a release bundle from YAML."""
+        return bundles.create_bundle(self.ctx, Path(path), dry_run=dry_run)
+
+    def bundle(self, release_id: str) -> FrozenBundle:
+        """A frozen bundle."""
+        return bundles.get_bundle(self.ctx, release_id)
+
+    def bundles(self, *, use_case_id: str | None = None) -> list[FrozenBundle]:
+        """Frozen bundles, oldest first."""
+        return bundles.list_bundles(self.ctx, use_case_id=use_case_id)
+
+    def completeness(self, release_id: str) -> CompletenessReport:
+        """B3 completeness of a frozen bundle."""
+        return bundles.completeness_of(self.bundle(release_id))
+
+    def diff_bundles(self, old: str, new: str) -> list[ComponentChange]:
+        """B4 component-by-component diff."""
+        return bundles.diff(self.ctx, old, new)
+
+    def verify_bundle(self, release_id: str) -> BundleCheck:
+        """Recompute a bundle's digest and re-hash its artifacts."""
+        return bundles.verify_bundle(self.ctx, release_id)
+
+    # -- lineage --
+    def lineage(
+        self,
+        node: str,
+        *,
+        direction: Direction | str = Direction.UPSTREAM,
+        max_depth: int | None = None,
+    ) -> LineageGraph:
+        """Walk lineage from a release or component, upstream or downstream."""
+        return lineage.walk(self.ctx, node, Direction(direction), max_depth=max_depth)
+
+    def reproducibility(self, release_id: str) -> ReproReport:
+        """The §7.2 reproducibility report of a release."""
+        return reproducibility(self.ctx, release_id)
+
+    # -- audit and artifacts --
+    def verify_audit(
+        self, *, checkpoint: Path | str | None = None, public_key: Path | str | None = None
+    ) -> ChainReport:
+        """Verify the audit chain (and a signed checkpoint, if given)."""
+        return audit.verify_chain(
+            self.ctx,
+            checkpoint=Path(checkpoint) if checkpoint else None,
+            public_key=Path(public_key) if public_key else None,
+        )
+
+    def checkpoint(self, private_key: Path | str, out: Path | str) -> dict[str, Any]:
+        """Sign the current chain head into a checkpoint file kept outside the database."""
+        return audit.create_checkpoint(self.ctx, Path(private_key), Path(out))
+
+    @staticmethod
+    def generate_key(private_path: Path | str, public_path: Path | str) -> str:
+        """Create an Ed25519 key pair for checkpoints."""
+        return audit.generate_key(Path(private_path), Path(public_path))
+
+    def verify_artifacts(self, digest: str | None = None) -> list[BlobCheck]:
+        """Re-hash recorded artifacts and report mismatches."""
+        return artifacts.verify_artifacts(self.ctx, digest)
+
+    def artifacts(self) -> list[Any]:
+        """Recorded artifacts."""
+        with self.ctx.store.read() as tx:
+            return list(tx.list_artifacts())

@@ -1,0 +1,211 @@
+"""Settings: one frozen object, explicit precedence, and where each value came from.
+
+Precedence, lowest to highest: built-in defaults < ``airel.toml`` in the working directory
+(or the file named by ``AIREL_CONFIG``) < ``AIREL_*`` environment variables < explicit
+arguments. Every variable airel reads is declared in :data:`VARIABLES`; ``airel config show``
+prints each value with its source. There are no hidden globals: callers pass Settings along.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airel.domain.names import NameClass, check_name
+from airel.errors import AirelError, Reason, StoreError
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One setting: its name, environment variable, type and meaning."""
+
+    name: str
+    env: str
+    kind: type
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("home", "AIREL_HOME", Path, "directory of the embedded store (default ./.airel)"),
+    Variable(
+        "database_url",
+        "AIREL_DATABASE_URL",
+        str,
+        "SQLAlchemy URL of the metadata store (default sqlite:///<home>/airel.db)",
+    ),
+    Variable(
+        "artifact_root",
+        "AIREL_ARTIFACT_ROOT",
+        Path,
+        "content-addressed artifact store (default <home>/artifacts)",
+    ),
+    Variable("actor", "AIREL_ACTOR", str, "who is acting, recorded in the audit log"),
+    Variable(
+        "max_document_bytes",
+        "AIREL_MAX_DOCUMENT_BYTES",
+        int,
+        "largest YAML/JSON document accepted (default 1048576)",
+    ),
+    Variable(
+        "busy_timeout_s",
+        "AIREL_BUSY_TIMEOUT_S",
+        float,
+        "seconds a SQLite writer waits for the lock (default 30)",
+    ),
+)
+_BY_NAME = {v.name: v for v in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. ``sources`` maps each name to default/airel.toml/env/argument."""
+
+    home: Path
+    database_url: str
+    artifact_root: Path
+    actor: str
+    max_document_bytes: int
+    busy_timeout_s: float
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        """Values and sources for ``airel config show``."""
+        out: dict[str, dict[str, str]] = {}
+        for var in VARIABLES:
+            value = getattr(self, var.name)
+            shown = _redact(value) if var.name == "database_url" else str(value)
+            out[var.name] = {
+                "value": shown,
+                "source": self.sources.get(var.name, "default"),
+                "env": var.env,
+            }
+        return out
+
+    @property
+    def embedded(self) -> bool:
+        """True when the metadata store is the embedded SQLite file under ``home``."""
+        return self.database_url.startswith("sqlite")
+
+
+def _coerce(var: Variable, raw: Any, source: str) -> Any:
+    try:
+        if var.kind is Path:
+            if not isinstance(raw, str) or not raw:
+                raise TypeError("expected a path string")
+            return Path(raw)
+        if var.kind is int:
+            if isinstance(raw, bool):
+                raise TypeError("expected an integer")
+            value = int(raw)
+            if value <= 0:
+                raise ValueError("must be positive")
+            return value
+        if var.kind is float:
+            if isinstance(raw, bool):
+                raise TypeError("expected a number")
+            number = float(raw)
+            if number <= 0:
+                raise ValueError("must be positive")
+            return number
+        if not isinstance(raw, str) or not raw:
+            raise TypeError("expected a non-empty string")
+        return raw
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            Reason.CONFIG_INVALID,
+            f"setting {var.name} from {source} is invalid: {exc} (got {raw!r})",
+            fix=f"correct {var.env} or the {var.name} entry in airel.toml",
+        ) from None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise StoreError(
+            Reason.CONFIG_INVALID, f"cannot read {path}: {exc}", fix="fix or remove the file"
+        ) from None
+    section = data.get("airel", data)
+    if not isinstance(section, dict):
+        raise StoreError(Reason.CONFIG_INVALID, f"{path}: [airel] must be a table", fix="fix it")
+    unknown = sorted(set(section) - set(_BY_NAME))
+    if unknown:
+        raise StoreError(
+            Reason.CONFIG_INVALID,
+            f"{path}: unknown setting(s) {', '.join(unknown)}",
+            fix=f"allowed settings: {', '.join(_BY_NAME)}",
+        )
+    return section
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings from defaults, airel.toml, AIREL_* variables and ``overrides``."""
+    env = os.environ if environ is None else environ
+    base = cwd or Path.cwd()
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    config_file = Path(env["AIREL_CONFIG"]) if env.get("AIREL_CONFIG") else base / "airel.toml"
+    if config_file.is_file():
+        for key, raw in _toml(config_file).items():
+            values[key] = _coerce(_BY_NAME[key], raw, str(config_file))
+            sources[key] = str(config_file.name)
+    for var in VARIABLES:
+        if env.get(var.env):
+            values[var.name] = _coerce(var, env[var.env], var.env)
+            sources[var.name] = f"env {var.env}"
+    for key, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        if key not in _BY_NAME:
+            raise StoreError(Reason.CONFIG_INVALID, f"unknown setting {key}", fix="see VARIABLES")
+        values[key] = _coerce(_BY_NAME[key], str(raw) if isinstance(raw, Path) else raw, "argument")
+        sources[key] = "argument"
+
+    home = values.get("home", Path(".airel"))
+    home = home if home.is_absolute() else (base / home)
+    database_url = values.get("database_url", f"sqlite:///{home / 'airel.db'}")
+    artifact_root = values.get("artifact_root", home / "artifacts")
+    artifact_root = artifact_root if artifact_root.is_absolute() else base / artifact_root
+    actor = values.get("actor") or _default_actor()
+    try:
+        check_name(actor, NameClass.ACTOR, field="actor")
+    except AirelError as exc:
+        raise StoreError(Reason.CONFIG_INVALID, exc.message, fix="set AIREL_ACTOR") from None
+    return Settings(
+        home=home,
+        database_url=database_url,
+        artifact_root=artifact_root,
+        actor=actor,
+        max_document_bytes=values.get("max_document_bytes", 1_048_576),
+        busy_timeout_s=values.get("busy_timeout_s", 30.0),
+        sources=sources,
+    )
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+def _default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    cleaned = "".join(ch for ch in user if ch.isascii() and (ch.isalnum() or ch in "._-"))
+    return cleaned.strip("._-") or "unknown"

@@ -1,0 +1,176 @@
+"""The airel error hierarchy and its stable reason codes.
+
+Every failure airel raises is an :class:`AirelError` carrying a :class:`Reason` — a stable,
+machine-readable code that tests, the CLI, the API and evidence all render from. Messages may be
+reworded at any time; codes may not.
+
+::
+
+    AirelError                      root; never raised directly
+    ├── InputError                  the caller's input is wrong (exit 2, HTTP 400/422)
+    │   ├── ParseError              YAML/JSON syntax, limits, aliases, duplicate keys (has a line)
+    │   └── ValidationError         a well-formed document with wrong fields, types or names
+    ├── NotFoundError               a referenced thing does not exist (exit 2, HTTP 404)
+    ├── ConflictError               immutable content or a compare-and-set lost (exit 2, HTTP 409)
+    ├── IntegrityError              a digest does not match its content (exit 2 on input, HTTP 422)
+    └── StoreError                  the store cannot be used: locked, read-only, not initialised,
+                                    schema out of date, unreachable (exit 2, HTTP 503)
+
+Exit codes and HTTP statuses are mapped only at the edges (``airel.cli``), never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Stable reason codes. A code is never renamed or reused once released."""
+
+    # -- parsing (ParseError) --
+    YAML_SYNTAX = "YAML_SYNTAX"  # the document is not well-formed YAML
+    JSON_SYNTAX = "JSON_SYNTAX"  # the document is not well-formed JSON
+    DOC_TOO_LARGE = "DOC_TOO_LARGE"  # the document exceeds the configured byte limit
+    DOC_TOO_DEEP = "DOC_TOO_DEEP"  # nesting exceeds the configured depth limit
+    DOC_TOO_MANY_NODES = "DOC_TOO_MANY_NODES"  # more scalars/collections than the node limit
+    YAML_ALIAS = "YAML_ALIAS"  # anchors and aliases are refused (alias bombs, hidden sharing)
+    YAML_TAG = "YAML_TAG"  # explicit tags (!!python/..., custom) are refused
+    DUPLICATE_KEY = "DUPLICATE_KEY"  # a mapping repeats a key
+    NON_STRING_KEY = "NON_STRING_KEY"  # a mapping key is not a plain string
+    NOT_A_MAPPING = "NOT_A_MAPPING"  # the document root is not a mapping
+    MULTIPLE_DOCUMENTS = "MULTIPLE_DOCUMENTS"  # more than one YAML document where one is expected
+    NOT_UTF8 = "NOT_UTF8"  # the bytes are not valid UTF-8
+    NON_FINITE_NUMBER = "NON_FINITE_NUMBER"  # NaN or Infinity in a document
+    # -- validation (ValidationError) --
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"  # a field the schema does not define (typo protection)
+    MISSING_FIELD = "MISSING_FIELD"  # a required field is absent
+    WRONG_TYPE = "WRONG_TYPE"  # a value has the wrong type; never silently coerced
+    INVALID_VALUE = "INVALID_VALUE"  # a value of the right type outside its allowed set/range
+    INVALID_NAME = "INVALID_NAME"  # a name/version/alias breaks the naming rules
+    PATH_TRAVERSAL = "PATH_TRAVERSAL"  # a path escapes its root (.., absolute, encoded, backslash)
+    UNSAFE_SYMLINK = "UNSAFE_SYMLINK"  # a symlink points outside the artifact root
+    UNKNOWN_KIND = "UNKNOWN_KIND"  # a component kind airel does not know
+    INVALID_KEY = "INVALID_KEY"  # a signing key or checkpoint file cannot be used
+    # -- not found (NotFoundError) --
+    COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
+    ALIAS_NOT_FOUND = "ALIAS_NOT_FOUND"  # no such alias
+    RELEASE_NOT_FOUND = "RELEASE_NOT_FOUND"  # no such release bundle
+    ROLLBACK_TARGET_NOT_FOUND = "ROLLBACK_TARGET_NOT_FOUND"  # rollback target is not a release
+    DANGLING_REFERENCE = "DANGLING_REFERENCE"  # a lineage parent that is not registered
+    AMBIGUOUS_REFERENCE = "AMBIGUOUS_REFERENCE"  # a bare name matching several versions
+    ARTIFACT_MISSING = "ARTIFACT_MISSING"  # an artifact file or blob does not exist
+    # -- conflicts (ConflictError) --
+    VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
+    RELEASE_CONFLICT = "RELEASE_CONFLICT"  # same release id already frozen with other content
+    STALE_VERSION = "STALE_VERSION"  # compare-and-set lost: the record changed since read
+    # -- integrity (IntegrityError) --
+    HASH_MISMATCH = "HASH_MISMATCH"  # declared digest differs from the content's digest
+    # -- store (StoreError) --
+    STORE_NOT_INITIALISED = "STORE_NOT_INITIALISED"  # no airel store here: run `airel init`
+    STORE_SCHEMA_OUTDATED = "STORE_SCHEMA_OUTDATED"  # migrations pending: `airel db upgrade`
+    STORE_SCHEMA_NEWER = "STORE_SCHEMA_NEWER"  # the store was written by a newer airel
+    STORE_LOCKED = "STORE_LOCKED"  # another writer held the lock past the busy timeout
+    STORE_READ_ONLY = "STORE_READ_ONLY"  # the database cannot be written
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # the database cannot be reached or opened
+    CONFIG_INVALID = "CONFIG_INVALID"  # airel.toml or an AIREL_* variable is invalid
+
+
+class AirelError(Exception):
+    """Root of every error airel raises on purpose.
+
+    ``fix`` tells the user what to do; ``details`` carries structured context (field paths,
+    digests, line numbers) for JSON output.
+    """
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        fix: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.fix = fix
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape every edge renders."""
+        out: dict[str, Any] = {
+            "error": type(self).__name__,
+            "reason": self.reason.value,
+            "message": self.message,
+        }
+        if self.fix:
+            out["fix"] = self.fix
+        if self.details:
+            out["details"] = self.details
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.message} (fix: {self.fix})" if self.fix else self.message
+
+
+class InputError(AirelError):
+    """The caller's input is wrong."""
+
+
+class ParseError(InputError):
+    """A document could not be parsed safely; ``line`` is 1-based when known."""
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        line: int | None = None,
+        fix: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        merged = dict(details or {})
+        if line is not None:
+            merged["line"] = line
+        super().__init__(reason, message, fix=fix, details=merged)
+        self.line = line
+
+
+class ValidationError(InputError):
+    """A well-formed document whose content breaks the schema or naming rules.
+
+    ``problems`` lists every problem found (validation collects, it does not stop at the first).
+    """
+
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        fix: str | None = None,
+        problems: list[dict[str, Any]] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        merged = dict(details or {})
+        if problems:
+            merged["problems"] = problems
+        super().__init__(reason, message, fix=fix, details=merged)
+        self.problems = problems or []
+
+
+class NotFoundError(AirelError):
+    """A referenced thing does not exist."""
+
+
+class ConflictError(AirelError):
+    """Immutable content would change, or a compare-and-set lost."""
+
+
+class IntegrityError(AirelError):
+    """Content does not match its digest."""
+
+
+class StoreError(AirelError):
+    """The store cannot be used as asked."""

@@ -1,0 +1,28 @@
+"""Use case: re-hash stored artifacts and report mismatches (B2, ``airel artifact verify``)."""
+
+from __future__ import annotations
+
+from airel.domain.artifact import BlobCheck
+from airel.domain.canonical import check_digest
+from airel.errors import NotFoundError, Reason
+from airel.services.context import Context
+
+
+def verify_artifacts(ctx: Context, digest: str | None = None) -> list[BlobCheck]:
+    """Re-hash one recorded artifact, or every artifact the store records."""
+    with ctx.store.read() as tx:
+        if digest is not None:
+            check_digest(digest, field="artifact digest")
+            if tx.get_artifact(digest) is None:
+                raise NotFoundError(
+                    Reason.ARTIFACT_MISSING,
+                    f"artifact {digest} is not recorded in this store",
+                    fix="list artifacts with `airel artifact list`",
+                )
+            digests = [digest]
+        else:
+            digests = [a.digest for a in tx.list_artifacts()]
+    checks: list[BlobCheck] = []
+    for d in digests:
+        checks.extend(ctx.blobs.verify(d))
+    return checks

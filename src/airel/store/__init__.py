@@ -1,0 +1,1 @@
+"""Storage: the Store contract, its one SQL implementation, and Alembic migrations."""

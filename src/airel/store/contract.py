@@ -1,0 +1,128 @@
+"""The Store contract: what services may ask of storage, and nothing about how.
+
+Every mutation happens inside :meth:`Store.write`, which runs a function in ONE transaction
+that must also append to the audit chain; the implementation refuses to commit a mutation
+without an audit entry. Writers are serialised on the audit chain head (a hash chain has a
+total order anyway), and every row that can change carries a version for compare-and-set.
+A transaction that fails with a serialization failure or deadlock is retried from the start,
+which is why ``write`` takes a function rather than being a context manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar
+
+from airel.domain.alias import Alias, AliasMove
+from airel.domain.artifact import ArtifactRef
+from airel.domain.audit import AuditEntry
+from airel.domain.bundle import FrozenBundle
+from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.lineage import Edge
+
+T = TypeVar("T")
+
+
+class ReadTx(Protocol):
+    """Reads inside one consistent transaction."""
+
+    def store_id(self) -> str:
+        """The random id given to this store at ``airel init`` (binds checkpoints to it)."""
+        ...
+
+    def get_component(self, key: ComponentKey) -> ComponentVersion | None: ...
+
+    def component_versions(self, kind: ComponentKind, name: str) -> list[ComponentVersion]:
+        """All versions of one component, oldest first."""
+        ...
+
+    def list_components(
+        self, kind: ComponentKind | None = None, *, limit: int = 1000
+    ) -> list[ComponentVersion]: ...
+
+    def get_alias(self, kind: ComponentKind, name: str, alias: str) -> Alias | None: ...
+
+    def list_aliases(self, kind: ComponentKind, name: str) -> list[Alias]: ...
+
+    def alias_history(self, kind: ComponentKind, name: str, alias: str) -> list[AliasMove]: ...
+
+    def get_bundle(self, release_id: str) -> FrozenBundle | None: ...
+
+    def list_bundles(
+        self, *, use_case_id: str | None = None, limit: int = 1000
+    ) -> list[FrozenBundle]: ...
+
+    def edges_from_parents(self, parents: Sequence[str]) -> list[Edge]:
+        """Edges whose parent is one of ``parents`` (walk downstream)."""
+        ...
+
+    def edges_from_children(self, children: Sequence[str]) -> list[Edge]:
+        """Edges whose child is one of ``children`` (walk upstream)."""
+        ...
+
+    def get_artifact(self, digest: str) -> ArtifactRef | None: ...
+
+    def list_artifacts(self) -> list[ArtifactRef]: ...
+
+    def audit_head(self) -> tuple[int, str]:
+        """(seq, entry_hash) of the recorded chain head; (0, genesis) when empty."""
+        ...
+
+    def get_audit(self, seq: int) -> AuditEntry | None: ...
+
+    def iter_audit(self, *, batch: int = 10_000) -> Iterator[AuditEntry]:
+        """Every audit entry in seq order, streamed in batches."""
+        ...
+
+
+class WriteTx(ReadTx, Protocol):
+    """Reads plus mutations inside one serialised write transaction."""
+
+    def set_store_id(self, store_id: str) -> None:
+        """Record the store's id once, at initialisation."""
+        ...
+
+    def insert_component(self, version: ComponentVersion) -> None: ...
+
+    def put_artifact(self, ref: ArtifactRef) -> bool:
+        """Record an artifact; False when it was already recorded."""
+        ...
+
+    def set_alias(self, alias: Alias, *, expected_row_version: int | None) -> None:
+        """Create (expected None) or move (expected = current row_version) an alias.
+
+        Raises ConflictError(STALE_VERSION) when the stored row_version differs.
+        """
+        ...
+
+    def insert_alias_move(self, move: AliasMove) -> None: ...
+
+    def insert_bundle(self, bundle: FrozenBundle) -> None: ...
+
+    def add_edges(self, edges: Sequence[Edge]) -> None: ...
+
+    def append_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        before: str | None,
+        after: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry: ...
+
+
+class Store(Protocol):
+    """A metadata store; SQL implementation in :mod:`airel.store.sql`."""
+
+    url: str
+
+    def read(self) -> AbstractContextManager[ReadTx]: ...
+
+    def write(self, fn: Callable[[WriteTx], T]) -> T:
+        """Run ``fn`` in one write transaction; retry on serialization failure; commit."""
+        ...
+
+    def close(self) -> None: ...

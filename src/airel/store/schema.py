@@ -1,0 +1,117 @@
+"""Table definitions (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Timestamps are ISO-8601 UTC strings and JSON is canonical text, so values round-trip
+byte-for-byte on both databases (digests are computed over them). The migrations in
+``migrations/versions`` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+components = sa.Table(
+    "components",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("fields_json", sa.Text, nullable=False),
+    sa.Column("artifact_digest", sa.String(71), nullable=True),
+    sa.Column("parents_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Index("ix_components_name", "name"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("digest", sa.String(71), primary_key=True),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("files", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("row_version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)
+
+alias_moves = sa.Table(
+    "alias_moves",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("from_version", sa.String(64), nullable=True),
+    sa.Column("to_version", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+bundles = sa.Table(
+    "bundles",
+    metadata,
+    sa.Column("release_id", sa.String(128), primary_key=True),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("spec_digest", sa.String(71), nullable=False),
+    sa.Column("use_case_id", sa.String(128), nullable=False),
+    sa.Column("risk_tier", sa.Integer, nullable=False),
+    sa.Column("pipeline_type", sa.String(32), nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Index("ix_bundles_use_case", "use_case_id"),
+)
+
+lineage_edges = sa.Table(
+    "lineage_edges",
+    metadata,
+    sa.Column("parent", sa.String(300), primary_key=True),
+    sa.Column("child", sa.String(300), primary_key=True),
+    sa.Column("relation", sa.String(32), primary_key=True),
+    sa.Index("ix_lineage_child", "child"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("prev_hash", sa.String(71), nullable=False),
+    sa.Column("entry_hash", sa.String(71), nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("before_digest", sa.String(71), nullable=True),
+    sa.Column("after_digest", sa.String(71), nullable=True),
+    sa.Column("details_json", sa.Text, nullable=False),
+)
+
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("entry_hash", sa.String(71), nullable=False),
+)
