@@ -90,6 +90,8 @@ def _tier(value: Any) -> RiskTier:
 REF_PATTERN = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>[^:@]+)|@(?P<alias>[^:@]+))?$")
 
 Digest = Annotated[str, AfterValidator(_digest)]
+# Enums are read from their string values; every other scalar stays strict (no coercion).
+LAX = Field(strict=False)
 Text = Annotated[str, Field(min_length=1, max_length=4096)]
 Ref = Annotated[
     str, Field(min_length=1, max_length=200, description="name, name:version or name@alias")
@@ -171,7 +173,7 @@ class ModelSpec(_Spec):
     feature_view: Ref | None = None
     vendor_model: VendorModel | None = None
     training: TrainingRun | None = None
-    approved_stage: ApprovedStage = ApprovedStage.NONE
+    approved_stage: Annotated[ApprovedStage, LAX] = ApprovedStage.NONE
     approval_conditions: list[Text] = Field(default_factory=list)
     eval_report: Text | None = None
     rollback_target: Ref | None = None
@@ -200,7 +202,7 @@ class DatasetSpec(_Spec):
     source_lineage: list[Text] = Field(min_length=1)
     snapshot: SnapshotSpec
     schema_: dict[str, Text] = Field(alias="schema", min_length=1)
-    classification: Classification
+    classification: Annotated[Classification, LAX]
     retention: Text
     allowed_use: list[Text] = Field(min_length=1)
     row_count: int = Field(ge=0)
@@ -266,7 +268,7 @@ class RagIndexSpec(_Spec):
 class EvalDatasetSpec(_Spec):
     """E1: a versioned eval set with its role."""
 
-    role: EvalRole
+    role: Annotated[EvalRole, LAX]
     row_count: int = Field(ge=0)
     derived_from: list[Ref] = Field(default_factory=list)
     content_hash: Digest | None = None

@@ -108,7 +108,7 @@ def parse_record(
 ) -> T:
     """Validate ``data`` into ``model``; raise one ValidationError listing every problem."""
     try:
-        return model.model_validate(data, strict=True, context=dict(context or {}))
+        return model.model_validate(data, context=dict(context or {}))
     except pydantic.ValidationError as exc:
         problems: list[dict[str, Any]] = []
         for err in exc.errors(include_url=False):

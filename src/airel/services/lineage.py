@@ -6,7 +6,7 @@ from collections import deque
 
 from airel.domain.bundle import release_node
 from airel.domain.components import ComponentKey, ComponentKind
-from airel.domain.lineage import Direction, Edge, LineageGraph
+from airel.domain.lineage import Direction, Edge, LineageGraph, Relation
 from airel.errors import NotFoundError, Reason, ValidationError
 from airel.services.context import Context
 from airel.store.contract import ReadTx
@@ -70,11 +70,18 @@ def walk(
                 else tx.edges_from_parents(level)
             )
             for edge in found:
+                # A rollback target is a fallback, not an input: show it next to the root,
+                # never walk through it (else "which releases used X" would over-report).
+                fallback = edge.relation is Relation.ROLLS_BACK_TO
+                here = edge.child if direction is Direction.UPSTREAM else edge.parent
+                if fallback and here != root:
+                    continue
                 edges.append(edge)
                 nxt = edge.parent if direction is Direction.UPSTREAM else edge.child
                 if nxt not in seen:
                     seen.add(nxt)
-                    frontier.append(nxt)
+                    if not fallback:
+                        frontier.append(nxt)
             depth += 1
     return LineageGraph(
         root=root,
