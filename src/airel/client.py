@@ -8,6 +8,7 @@ service an explicit :class:`~airel.services.context.Context`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +147,15 @@ class Client:
         *,
         kind: ComponentKind | str | None = None,
         base_dir: Path | str | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> Registered:
-        """Register a component version from its spec file."""
+        """Register a component version from its spec file (``on_progress(bytes_hashed)``)."""
         return components.register_component(
             self.ctx,
             Path(path),
             kind=ComponentKind(kind) if isinstance(kind, str) else kind,
             base_dir=Path(base_dir) if base_dir else None,
+            on_progress=on_progress,
         )
 
     def component(self, kind: ComponentKind | str, ref: str) -> ComponentVersion:

@@ -10,7 +10,7 @@ content under an existing version is a conflict, and nothing is written.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,6 +222,7 @@ def register_component(
     *,
     kind: ComponentKind | None = None,
     base_dir: Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Registered:
     """Register the component version described by the spec file at ``path``."""
     _doc, kind, spec = load_spec(ctx, path, kind)
@@ -251,7 +252,9 @@ def register_component(
 
     artifact_ref: ArtifactRef | None = None
     if spec.artifact is not None:
-        artifact_ref = ctx.blobs.ingest(base, spec.artifact, expected=spec.artifact_hash)
+        artifact_ref = ctx.blobs.ingest(
+            base, spec.artifact, expected=spec.artifact_hash, on_progress=on_progress
+        )
     digest = content_digest(kind, spec.name, spec.version, fields, artifact_ref, parents)
     version = ComponentVersion(
         kind=kind,

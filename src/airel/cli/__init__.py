@@ -1,0 +1,1 @@
+"""The ``airel`` CLI: a thin edge over :class:`airel.Client`."""

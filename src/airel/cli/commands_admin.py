@@ -1,0 +1,129 @@
+"""Commands: ``init``, ``db upgrade``, ``config show``, ``artifact``, ``lineage``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from airel.cli import output
+from airel.cli.app import JsonOpt, client, command
+from airel.domain.lineage import Direction
+
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+config_app = typer.Typer(help="Show settings and where they came from.", no_args_is_help=True)
+artifact_app = typer.Typer(help="Content-addressed artifacts.", no_args_is_help=True)
+
+
+@command
+def init(as_json: JsonOpt = False) -> int:
+    """Create the store (./.airel by default): schema, artifact directory, store id."""
+    info = client().init()
+    if as_json:
+        output.emit_json(info)
+    else:
+        output.ok(f"airel store ready: {info['database']} (schema {info['schema']})")
+        output.kv("store", info.items())
+    return output.EXIT_OK
+
+
+@command
+def db_upgrade(as_json: JsonOpt = False) -> int:
+    """Apply pending schema migrations."""
+    before, after = client().upgrade()
+    if as_json:
+        output.emit_json({"before": before, "after": after})
+    else:
+        output.ok(f"schema {before or '(empty)'} -> {after}")
+    return output.EXIT_OK
+
+
+@command
+def config_show(as_json: JsonOpt = False) -> int:
+    """Every setting, its value and where it came from."""
+    values = client().settings.as_dict()
+    if as_json:
+        output.emit_json(values)
+    else:
+        output.table(
+            "settings",
+            ["name", "value", "source", "variable"],
+            [(k, v["value"], v["source"], v["env"]) for k, v in values.items()],
+        )
+    return output.EXIT_OK
+
+
+@command
+def artifact_verify(
+    digest: Annotated[
+        str | None, typer.Argument(help="One artifact (sha256:…); default all.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """Re-hash stored artifacts; exit 1 on any mismatch or missing blob."""
+    checks = client().verify_artifacts(digest)
+    bad = [c for c in checks if not c.ok]
+    if as_json:
+        output.emit_json({"ok": not bad, "checked": len(checks), "checks": checks})
+    else:
+        for c in checks:
+            (output.ok if c.ok else output.fail)(
+                f"{c.digest}" + ("" if c.ok else f"  {c.problem} (found {c.actual})")
+            )
+        output.out.print(f"{len(checks)} checked, {len(bad)} bad")
+    return output.EXIT_CHECK_FAILED if bad else output.EXIT_OK
+
+
+@command
+def artifact_list(as_json: JsonOpt = False) -> int:
+    """Artifacts recorded in the store."""
+    refs = client().artifacts()
+    if as_json:
+        output.emit_json(refs)
+    else:
+        output.table(
+            "artifacts",
+            ["digest", "type", "size", "files"],
+            [(a.digest, a.type.value, a.size, a.files) for a in refs],
+        )
+    return output.EXIT_OK
+
+
+@command
+def lineage(
+    node: Annotated[str, typer.Argument(help="release id, release/ID or kind/name:version")],
+    downstream: Annotated[
+        bool, typer.Option("--downstream/--upstream", help="Walk to users (down) or inputs (up).")
+    ] = False,
+    depth: Annotated[int | None, typer.Option(min=1, help="Stop after N hops.")] = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """What went into a release (upstream) or which releases used a component (downstream)."""
+    direction = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
+    graph = client().lineage(node, direction=direction, max_depth=depth)
+    if as_json:
+        output.emit_json({**graph.model_dump(mode="json"), "releases": graph.releases()})
+        return output.EXIT_OK
+    verb = "used by" if downstream else "built from"
+    output.out.print(f"[bold]{graph.root}[/] {verb} {len(graph.nodes)} node(s)")
+    output.table(
+        f"lineage ({direction.value})",
+        ["parent", "relation", "child"],
+        [(e.parent, e.relation.value, e.child) for e in graph.edges],
+    )
+    if downstream:
+        output.out.print(f"releases: {', '.join(graph.releases()) or '(none)'}")
+    return output.EXIT_OK
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Attach these commands."""
+    app.command("init")(init)
+    app.command("lineage")(lineage)
+    db_app.command("upgrade")(db_upgrade)
+    config_app.command("show")(config_show)
+    artifact_app.command("verify")(artifact_verify)
+    artifact_app.command("list")(artifact_list)
+    app.add_typer(db_app, name="db")
+    app.add_typer(config_app, name="config")
+    app.add_typer(artifact_app, name="artifact")
