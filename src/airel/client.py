@@ -213,7 +213,7 @@ class Client:
 
     def completeness(self, release_id: str) -> CompletenessReport:
         """B3 completeness of a frozen bundle."""
-        return bundles.completeness_of(self.bundle(release_id))
+        return bundles.completeness_of(self.ctx, self.bundle(release_id))
 
     def diff_bundles(self, old: str, new: str) -> list[ComponentChange]:
         """B4 component-by-component diff."""

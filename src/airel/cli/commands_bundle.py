@@ -33,12 +33,13 @@ def show_bundle(bundle: FrozenBundle) -> None:
     for section, body in bundle.spec.items():
         if isinstance(body, dict):
             for key, value in body.items():
-                rows.append((f"{section}.{key}", value))
+                shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+                rows.append((f"{section}.{key}", shown or "-"))
     output.table("components", ["component", "value"], rows)
     output.table(
-        "resolved to",
-        ["field", "component version", "content digest"],
-        [(r.path, r.node, r.digest) for r in bundle.resolutions],
+        "pinned at freeze time",
+        ["field", "component version", "content digest", "artifact"],
+        [(r.path, r.node, r.digest, r.artifact or "-") for r in bundle.resolutions],
     )
 
 

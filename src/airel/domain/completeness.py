@@ -224,13 +224,14 @@ class CompletenessReport(BaseModel):
     present: tuple[str, ...]
 
 
-def _present(spec: BundleSpec, component: str) -> bool:
+def _present(spec: BundleSpec, component: str, pinned: frozenset[str]) -> bool:
     if component == "pipeline_type":
         return spec.pipeline_type is not None
     if component == "model":
         m = spec.model
-        return bool(m.model_id and m.model_version and m.artifact_hash)
-    return bool(field_values(spec, component))
+        hashed = bool(m.artifact_hash) or "model.artifact_hash" in pinned
+        return bool(m.model_id and m.model_version and hashed)
+    return bool(field_values(spec, component)) or component in pinned
 
 
 def _need(rule: ComponentRule, pipeline: PipelineType | None) -> Need:
@@ -241,8 +242,15 @@ def _need(rule: ComponentRule, pipeline: PipelineType | None) -> Need:
     return rule.needs[pipeline]
 
 
-def evaluate_completeness(spec: BundleSpec) -> CompletenessReport:
-    """Check every rule against the bundle; collect every finding (never stop at the first)."""
+def evaluate_completeness(
+    spec: BundleSpec, pinned: frozenset[str] = frozenset()
+) -> CompletenessReport:
+    """Check every rule against the bundle; collect every finding (never stop at the first).
+
+    ``pinned`` names hash fields the bundle need not repeat because freezing pinned them from
+    the registry: ``model.artifact_hash`` (the model version has an artifact digest) and
+    ``features.transform_hash`` (the feature view version records its transform hash).
+    """
     findings: list[CompletenessFinding] = []
     present: list[str] = []
     tier = spec.risk_tier
@@ -250,7 +258,7 @@ def evaluate_completeness(spec: BundleSpec) -> CompletenessReport:
         need = _need(rule, spec.pipeline_type)
         if need is Need.NOT_APPLICABLE:
             continue
-        if _present(spec, rule.component):
+        if _present(spec, rule.component, pinned):
             present.append(rule.component)
             continue
         hard = need is Need.REQUIRED and (tier <= RiskTier.TIER_2 or rule.always)

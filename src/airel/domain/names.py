@@ -103,7 +103,12 @@ def check_name(value: object, kind: NameClass, *, field: str | None = None) -> s
             details={"field": label},
         )
     if not value:
-        raise ValidationError(Reason.INVALID_NAME, f"{label} is empty", fix=f"use {rule.allowed}")
+        raise ValidationError(
+            Reason.INVALID_NAME,
+            f"{label} is empty",
+            fix=f"use {rule.allowed}",
+            details={"field": label},
+        )
     traversal = _traversal_problem(value)
     if traversal:
         raise ValidationError(

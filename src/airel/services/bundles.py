@@ -11,6 +11,7 @@ the gate engine decides what a missing component blocks.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,12 +213,27 @@ def _raise_all(problems: list[AirelError]) -> None:
     raise error
 
 
+def _pinned(tx: ReadTx, resolutions: Sequence[Resolution]) -> frozenset[str]:
+    """Hash fields the registry pinned at freeze time (see ``evaluate_completeness``)."""
+    pinned: set[str] = set()
+    for r in resolutions:
+        if r.path == "model":
+            model = tx.get_component(ComponentKey.from_node(r.node))
+            if r.artifact or (model and model.fields.get("vendor_model")):
+                pinned.add("model.artifact_hash")
+        if r.path == "features.feature_view":
+            view = tx.get_component(ComponentKey.from_node(r.node))
+            if view and view.fields.get("transform_hash"):
+                pinned.add("features.transform_hash")
+    return frozenset(pinned)
+
+
 def create_bundle(ctx: Context, path: Path, *, dry_run: bool = False) -> Frozen:
     """Freeze the bundle at ``path``; with ``dry_run`` resolve and report without writing."""
     spec = load_bundle_spec(ctx, path)
-    completeness = evaluate_completeness(spec)
     with ctx.store.read() as tx:
         resolutions, problems = _resolve(tx, spec)
+        completeness = evaluate_completeness(spec, _pinned(tx, resolutions))
         try:
             target = _check_rollback(tx, spec)
         except AirelError as exc:
@@ -307,9 +323,10 @@ def list_bundles(ctx: Context, *, use_case_id: str | None = None) -> list[Frozen
         return tx.list_bundles(use_case_id=use_case_id)
 
 
-def completeness_of(bundle: FrozenBundle) -> CompletenessReport:
+def completeness_of(ctx: Context, bundle: FrozenBundle) -> CompletenessReport:
     """The completeness report of a stored bundle."""
-    return evaluate_completeness(bundle.bundle_spec())
+    with ctx.store.read() as tx:
+        return evaluate_completeness(bundle.bundle_spec(), _pinned(tx, bundle.resolutions))
 
 
 def diff(ctx: Context, old_id: str, new_id: str) -> list[ComponentChange]:

@@ -1,0 +1,5 @@
+"""``python -m airel.cli``."""
+
+from airel.cli.main import main
+
+main()
