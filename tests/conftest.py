@@ -166,7 +166,9 @@ def fraud_registry(
             version: 1.0.0
             owner: Fraud Analytics Lead
             risk_tier: Tier 1
-            signature: {inputs: [{name: amount, type: float}], outputs: [{name: score, type: float}]}
+            signature:
+              inputs: [{name: amount, type: float}]
+              outputs: [{name: score, type: float}]
             training_run_id: TRN-1
             training_dataset: FRAUD-TRAIN:1
             feature_view: fraud-auth-features:11
@@ -178,7 +180,9 @@ def fraud_registry(
             version: 2.0.0
             owner: Fraud Analytics Lead
             risk_tier: 1
-            signature: {inputs: [{name: amount, type: float}], outputs: [{name: score, type: float}]}
+            signature:
+              inputs: [{name: amount, type: float}]
+              outputs: [{name: score, type: float}]
             training_run_id: TRN-2
             training_dataset: FRAUD-TRAIN:1
             feature_view: fraud-auth-features:11

@@ -33,6 +33,11 @@ def script_head() -> str:
     return str(head)
 
 
+def _known_revisions() -> set[str]:
+    """Every revision the migration scripts define."""
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     """The store's schema revision, or None for an empty database."""
     with engine.connect() as conn:
@@ -46,6 +51,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Upgrade to head; return (revision before, revision after)."""
     before = current_revision(engine)
     cfg = alembic_config()
+    if before is not None and before not in _known_revisions():
+        raise StoreError(
+            Reason.STORE_SCHEMA_NEWER,
+            f"the store is at schema {before}, newer than this airel knows",
+            fix="upgrade airel to the version that wrote this store",
+        )
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
@@ -63,8 +74,7 @@ def check_current(engine: Engine, where: str) -> None:
         )
     if revision == HEAD:
         return
-    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if revision in known:
+    if revision in _known_revisions():
         raise StoreError(
             Reason.STORE_SCHEMA_OUTDATED,
             f"the store {where} is at schema {revision}; this airel needs {HEAD}",

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from airel.domain.alias import Alias, AliasMove
 from airel.domain.artifact import ArtifactRef, ArtifactType
-from airel.domain.audit import AuditEntry, entry_payload, hash_payload
+from airel.domain.audit import AuditEntry, canonical_details, hash_entry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.lineage import Edge, Relation
@@ -218,7 +218,7 @@ class SqlReadTx:
         return int(row[0]), str(row[1])
 
     def get_audit(self, seq: int) -> AuditEntry | None:
-        row = self.conn.execute(sa.select(t.audit_log).where(t.audit_log.c.seq == seq)).first()
+        row = self.conn.execute(sa.select(*_AUDIT_COLUMNS).where(t.audit_log.c.seq == seq)).first()
         return _audit(row) if row else None
 
     def iter_audit(self, *, batch: int = 10_000) -> Iterator[AuditEntry]:
@@ -226,13 +226,13 @@ class SqlReadTx:
         cols = t.audit_log.c
         while True:
             rows = self.conn.execute(
-                sa.select(t.audit_log).where(cols.seq > last).order_by(cols.seq).limit(batch)
+                sa.select(*_AUDIT_COLUMNS).where(cols.seq > last).order_by(cols.seq).limit(batch)
             ).all()
             if not rows:
                 return
             for row in rows:
                 yield _audit(row)
-            last = rows[-1].seq
+            last = rows[-1][0]
 
 
 class SqlWriteTx(SqlReadTx):
@@ -371,9 +371,8 @@ class SqlWriteTx(SqlReadTx):
         seq += 1
         at = utc_now()
         body = dict(details or {})
-        entry_hash = hash_payload(
-            entry_payload(seq, prev, at, actor, action, subject, before, after, body)
-        )
+        details_json = canonical_details(body)
+        entry_hash = hash_entry(seq, prev, at, actor, action, subject, before, after, details_json)
         self.conn.execute(
             t.audit_log.insert().values(
                 seq=seq,
@@ -385,7 +384,7 @@ class SqlWriteTx(SqlReadTx):
                 subject=subject,
                 before_digest=before,
                 after_digest=after,
-                details_json=_dumps(body),
+                details_json=details_json,
             )
         )
         self.conn.execute(
@@ -404,7 +403,7 @@ class SqlWriteTx(SqlReadTx):
             subject=subject,
             before=before,
             after=after,
-            details=body,
+            details_json=details_json,
             entry_hash=entry_hash,
         )
 
@@ -506,19 +505,23 @@ def _alias(row: sa.Row[Any]) -> Alias:
     )
 
 
-def _audit(row: sa.Row[Any]) -> AuditEntry:
-    return AuditEntry(
-        seq=row.seq,
-        prev_hash=row.prev_hash,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        before=row.before_digest,
-        after=row.after_digest,
-        details=json.loads(row.details_json),
-        entry_hash=row.entry_hash,
-    )
+_AUDIT_COLUMNS = (
+    t.audit_log.c.seq,
+    t.audit_log.c.prev_hash,
+    t.audit_log.c.at,
+    t.audit_log.c.actor,
+    t.audit_log.c.action,
+    t.audit_log.c.subject,
+    t.audit_log.c.before_digest,
+    t.audit_log.c.after_digest,
+    t.audit_log.c.details_json,
+    t.audit_log.c.entry_hash,
+)
+
+
+def _audit(r: Sequence[Any]) -> AuditEntry:
+    # Positional, unvalidated: verification recomputes every hash from these very fields.
+    return AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
 
 
 def _stale(alias: Alias, expected: int | None) -> ConflictError:
