@@ -34,7 +34,8 @@ def build(client: Client, entries: int) -> None:
     with engine.begin() as conn:
         for i in range(entries):
             seq += 1
-            at = f"2026-11-25T10:{(i // 60_000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1_000_000:06d}Z"
+            minute, second = (i // 60_000) % 60, (i // 1000) % 60
+            at = f"2026-11-25T10:{minute:02d}:{second:02d}.{i % 1_000_000:06d}Z"
             subject = f"model/fraud-score:{i}"
             details = canonical_details({"artifact": None, "i": i})
             h = hash_entry(
@@ -93,7 +94,8 @@ def main() -> None:
         t0 = time.perf_counter()
         report = client.verify_audit()
         times.append(time.perf_counter() - t0)
-        assert report.ok and report.entries == args.entries + 1, report.problems[:3]
+        if not report.ok or report.entries != args.entries + 1:
+            raise SystemExit(f"unexpected verify result: {report.problems[:3]}")
     median = statistics.median(times)
     print(
         f"audit verify over {report.entries:,} entries: median {median:.2f} s "

@@ -92,9 +92,7 @@ def write(project: Path) -> Callable[[str, str], Path]:
 
 
 @pytest.fixture
-def fraud_registry(
-    client: Client, write: Callable[[str, str], Path], project: Path
-) -> Client:
+def fraud_registry(client: Client, write: Callable[[str, str], Path], project: Path) -> Client:
     """A small registry: dataset, feature view, policy, eval set, evaluator, model 1.0 and 2.0."""
     (project / "data").mkdir(exist_ok=True)
     (project / "data" / "train.csv").write_text("amount,label\n1.0,0\n250.0,1\n")

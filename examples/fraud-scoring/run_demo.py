@@ -59,7 +59,8 @@ def airel(*args: str, check: bool = True) -> int:
     """Run the airel CLI as a user would; return its exit code."""
     cmd = [sys.executable, "-m", "airel.cli", *args]
     print(f"$ airel {' '.join(args)}", flush=True)
-    env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "160")}
+    width = max(160, int(os.environ.get("COLUMNS", "0") or 0))
+    env = {**os.environ, "COLUMNS": str(width)}
     result = subprocess.run(cmd, check=False, env=env)
     if check and result.returncode not in (0,):
         raise SystemExit(f"airel {' '.join(args)} exited {result.returncode}")

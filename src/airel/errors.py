@@ -65,6 +65,7 @@ class Reason(StrEnum):
     VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
     RELEASE_CONFLICT = "RELEASE_CONFLICT"  # same release id already frozen with other content
     STALE_VERSION = "STALE_VERSION"  # compare-and-set lost: the record changed since read
+    DUPLICATE_RECORD = "DUPLICATE_RECORD"  # the database refused a second record with one key
     # -- integrity (IntegrityError) --
     HASH_MISMATCH = "HASH_MISMATCH"  # declared digest differs from the content's digest
     # -- store (StoreError) --

@@ -168,8 +168,9 @@ class BundleSpec(BaseModel):
         return value
 
     def canonical(self) -> dict[str, Any]:
-        """The normalised JSON form: tiers as integers, absent values omitted."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The normalised JSON form: tiers as integers; absent and default values omitted,
+        so adding an optional field in a later version never changes an existing digest."""
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
     def spec_digest(self) -> str:
         """Digest of the bundle as written (before references are resolved)."""
@@ -333,6 +334,8 @@ def diff_bundles(old: FrozenBundle, new: FrozenBundle) -> list[ComponentChange]:
 
 def _digest_at(res: dict[str, Resolution], key: str) -> str | None:
     hit = res.get(key)
+    if hit is None and key in ("model.model_version", "model.artifact_hash"):
+        hit = res.get("model")  # the model version's content digest, pinned at freeze
     return hit.digest if hit else None
 
 

@@ -79,6 +79,7 @@ COMPLETENESS_RULES: tuple[ComponentRule, ...] = (
         "no pipeline type: the pipeline-specific components and release risks (§3.5) cannot be "
         "checked",
         dict.fromkeys(PipelineType, R),
+        always=True,  # else leaving it out would waive the type's `always` requirements
     ),
     ComponentRule(
         "code.repo_commit",

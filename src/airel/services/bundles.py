@@ -104,7 +104,9 @@ def _resolve(tx: ReadTx, spec: BundleSpec) -> tuple[list[Resolution], list[Airel
 
     m = spec.model
     if m.model_id and m.model_version:
-        written = f"{m.model_id}:{m.model_version}"
+        # model_version may name an alias ("@production"), pinned at freeze time.
+        sep = "" if m.model_version.startswith("@") else ":"
+        written = f"{m.model_id}{sep}{m.model_version}"
         try:
             key = resolve_reference(tx, ComponentKind.MODEL, written, field="model")
             model = add("model", written, key)
@@ -204,13 +206,12 @@ def _raise_all(problems: list[AirelError]) -> None:
     if len(problems) == 1:
         raise problems[0]
     first = problems[0]
-    error = type(first)(
+    raise type(first)(
         first.reason,
         f"{first.message} (and {len(problems) - 1} more problem(s))",
         fix=first.fix,
-        details={"problems": [p.to_dict() for p in problems]},
+        details={**first.details, "problems": [p.to_dict() for p in problems]},
     )
-    raise error
 
 
 def _pinned(tx: ReadTx, resolutions: Sequence[Resolution]) -> frozenset[str]:

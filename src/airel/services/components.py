@@ -140,6 +140,9 @@ def _peek_digest(ctx: Context, base: Path, rel: str) -> str:
 
 def _fields(ctx: Context, spec: Spec, base: Path) -> dict[str, Any]:
     fields = spec.model_dump(mode="json", by_alias=True, exclude=set(ENVELOPE), exclude_none=True)
+    if spec.artifact is None and spec.artifact_hash is not None:
+        # No bytes to ingest: the declared digest is the only record of the artifact.
+        fields["artifact_hash"] = spec.artifact_hash
     if isinstance(spec, TextSpec):
         if spec.text_file is not None:
             source = ctx.blobs.resolve_source(base, spec.text_file)
@@ -238,6 +241,14 @@ def register_component(
     if existing is not None:
         # Decide idempotent vs conflict without storing anything new.
         artifact_digest = _peek_digest(ctx, base, spec.artifact) if spec.artifact else None
+        if spec.artifact_hash is not None and artifact_digest not in (None, spec.artifact_hash):
+            raise IntegrityError(
+                Reason.HASH_MISMATCH,
+                f"artifact {spec.artifact!r} has digest {artifact_digest}, "
+                f"but {spec.artifact_hash} was declared",
+                fix="update or drop the declared artifact_hash, or restore the original artifact",
+                details={"expected": spec.artifact_hash, "actual": artifact_digest},
+            )
         artifact = (
             existing.artifact
             if existing.artifact and existing.artifact.digest == artifact_digest

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from airel.errors import AirelError, Reason, StoreError
+from airel.errors import AirelError, ConflictError, Reason, StoreError
 
 WRITE_OPTION = "airel_write"
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -128,6 +128,12 @@ def translate(exc: BaseException, url: str) -> AirelError | None:
             Reason.STORE_LOCKED,
             f"the database {where} stayed locked by another writer past the busy timeout",
             fix="retry when the other airel process has finished, or raise busy_timeout_s",
+        )
+    if "unique constraint" in text or state == "23505":
+        return ConflictError(
+            Reason.DUPLICATE_RECORD,
+            f"the database already holds this record: {getattr(exc, 'orig', exc)}",
+            fix="records are immutable: use a new version or release id",
         )
     if "no such table" in text or state == "42P01":
         return StoreError(

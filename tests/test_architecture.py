@@ -1,0 +1,126 @@
+"""The layer rules of docs/architecture.md, enforced on the import graph, and the public surface.
+
+domain   -> nothing in airel but airel.errors (pure: no I/O libraries either)
+adapters -> domain, errors
+store    -> domain, errors
+services -> domain, errors, adapters, store.contract (never store.sql/engines/migrate)
+client   -> anything (the composition root)
+cli      -> cli, client, config, errors, domain (for rendering); never services or store
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import airel
+
+SRC = Path(airel.__file__).parent
+
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "domain": ("airel.domain", "airel.errors"),
+    "adapters": ("airel.domain", "airel.errors", "airel.adapters"),
+    "store": ("airel.domain", "airel.errors", "airel.store"),
+    "services": (
+        "airel.domain",
+        "airel.errors",
+        "airel.adapters",
+        "airel.services",
+        "airel.store.contract",
+        "airel.store.sql.utc_now",
+    ),
+    "cli": ("airel.cli", "airel.client", "airel.config", "airel.errors", "airel.domain"),
+}
+# Third-party modules the pure domain may not touch (I/O, storage, CLI).
+PURE_ALLOWED = ("pathlib.PurePosixPath",)  # path arithmetic without touching a file system
+DOMAIN_FORBIDDEN = (
+    "sqlalchemy",
+    "alembic",
+    "typer",
+    "rich",
+    "yaml",
+    "psycopg",
+    "os",
+    "pathlib",
+    "subprocess",
+    "socket",
+    "urllib",
+    "httpx",
+    "requests",
+)
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _layer_files(layer: str) -> list[Path]:
+    return sorted((SRC / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_point_one_way(layer: str) -> None:
+    """STYLE.md rule 1: imports only go down the layers."""
+    bad = []
+    for path in _layer_files(layer):
+        if "migrations" in path.parts:
+            continue  # Alembic scripts import the schema of their own layer
+        for name in _imports(path):
+            if name.startswith("airel") and not name.startswith(ALLOWED[layer]):
+                bad.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_domain_is_pure() -> None:
+    """The domain does no I/O: no storage, CLI, YAML, OS or network modules."""
+    bad = [
+        f"{p.relative_to(SRC)} imports {n}"
+        for p in _layer_files("domain")
+        for n in _imports(p)
+        if n.split(".")[0] in DOMAIN_FORBIDDEN and n not in PURE_ALLOWED
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_public_surface_is_pinned() -> None:
+    """STYLE.md rule 3: ``airel/__init__.py`` is the SDK contract."""
+    assert sorted(airel.__all__) == [
+        "AirelError",
+        "Client",
+        "ConflictError",
+        "InputError",
+        "IntegrityError",
+        "NotFoundError",
+        "ParseError",
+        "Reason",
+        "StoreError",
+        "ValidationError",
+        "__version__",
+    ]
+    for name in airel.__all__:
+        assert hasattr(airel, name)
+
+
+def test_reason_codes_are_unique_and_stable() -> None:
+    """Reason values equal their names, so a code never drifts from its identifier."""
+    for reason in airel.Reason:
+        assert reason.value == reason.name
+
+
+def test_no_module_is_oversized() -> None:
+    """STYLE.md rule 2: modules stay small (a file past 600 lines needs a written reason)."""
+    big = {
+        str(p.relative_to(SRC)): n
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 900
+    }
+    assert not big, big
