@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,43 +22,8 @@ from airel.domain.tiers import RiskTier
 from airel.domain.validation import parse_record
 from airel.errors import Reason, ValidationError
 
-# Playbook §3.3, verbatim.
-PLAYBOOK_BUNDLE = """\
-release_id: AIREL-AML-COPILOT-2026-007
-use_case_id: AML-COPILOT-001
-risk_tier: Tier 1
-code:
-  repo_commit: 9f2c81a
-  pipeline_image: registry/aml-pipeline@sha256:4b7...
-  serving_image: registry/aml-serving@sha256:2c1...
-data:
-  training_snapshot: AML-TRAIN-2026Q2-v3
-  validation_snapshot: AML-VALIDATION-2026Q2-v2
-  label_policy: AML-LABEL-GUIDE-v1.4
-features:
-  feature_view: aml-alert-features-v6
-  transform_hash: 72e4...
-model:
-  model_id: aml-narrative-ranker
-  model_version: 1.8.0
-  artifact_hash: c55a...
-prompt_policy:
-  prompt_version: aml-summary-system-prompt-v2.3
-  guardrail_policy: aml-output-policy-v1.2
-  tool_schema: case-evidence-tool-v1.1
-eval:
-  dataset_versions:
-    - AML-GOLDEN-2026Q2-v2
-    - AML-REGRESSION-2026Q2-v4
-    - AML-REDTEAM-2026Q2-v1
-  evaluator_versions:
-    - RULE-CITATION-v2
-    - JUDGE-GROUNDEDNESS-v1.3
-deployment:
-  route: aml-copilot-prod
-  traffic_start: shadow
-  rollback_target: AIREL-AML-COPILOT-2026-006
-"""
+# Playbook §3.3, verbatim (extracted from ../shared/seed into tests/data).
+PLAYBOOK_BUNDLE = (Path(__file__).parent / "data" / "playbook_3_3.yaml").read_text(encoding="utf-8")
 
 # Golden: the RFC 8785 form of the normalised §3.3 bundle (tier as an integer, keys sorted,
 # empty sections, empty lists and other defaults omitted).
@@ -266,7 +232,7 @@ def test_bad_risk_tier_is_refused(value: str) -> None:
     assert problem["line"] == 3
 
 
-@pytest.mark.parametrize("value", ["NO", "no", "off", "Shadow", "ramp", "'canary '"])
+@pytest.mark.parametrize("value", ["NO", "no", "off", "Shadow", "ramp-up", "'canary '"])
 def test_unknown_traffic_start_is_invalid_value(value: str) -> None:
     """B1/P5: traffic_start is one of the known stages; `NO` stays a string and is refused."""
     text = patch("traffic_start: shadow", f"traffic_start: {value}")

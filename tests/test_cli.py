@@ -415,3 +415,24 @@ def test_audit_checkpoint_via_cli(store: Path, tmp_path: Path) -> None:
         store, "audit", "keygen", "--private", str(priv), "--public", str(pub), "--json"
     )
     assert (code, data["reason"]) == (2, "INVALID_KEY")
+
+
+PLAYBOOK = Path(__file__).with_name("data") / "playbook_3_3.yaml"
+
+
+def test_bundle_check_loads_the_playbook_example_offline(project: Path) -> None:
+    """B1: the §3.3 example loads unchanged with no store at all; completeness is reported."""
+    code, data = cli(project, "bundle", "check", str(PLAYBOOK), "--json")
+    assert code == 1  # no pipeline_type in the example: a Tier 1 failure, not a parse error
+    assert data["spec"]["model"]["model_version"] == "1.8.0"
+    assert data["spec"]["risk_tier"] == 1
+    failures = {f["reason"] for f in data["completeness"]["findings"] if f["severity"] == "failure"}
+    assert failures == {"BUNDLE_NO_PIPELINE_TYPE"}
+    assert not (project / ".airel").exists()
+
+
+def test_bundle_check_refuses_bad_yaml(project: Path) -> None:
+    """Malformed bundle files exit 2 from `bundle check` too."""
+    (project / "b.yaml").write_text("release_id: X\nrelease_id: Y\n")
+    code, data = cli(project, "bundle", "check", "b.yaml", "--json")
+    assert (code, data["reason"]) == (2, "DUPLICATE_KEY")

@@ -784,3 +784,17 @@ def test_lineage_of_unknown_node(client: Client) -> None:
     with pytest.raises(NotFoundError) as release:
         client.lineage("release/NOPE")
     assert release.value.reason is Reason.RELEASE_NOT_FOUND
+
+
+def test_lineage_by_name_and_alias_walks_every_version(fraud_registry: Client) -> None:
+    """R7: ``dataset/NAME`` starts from every version; ``model/x@alias`` from the pinned one."""
+    graph = fraud_registry.lineage("dataset/FRAUD-TRAIN", direction="downstream")
+    assert graph.root == "dataset/FRAUD-TRAIN"
+    assert graph.starts == ("dataset/FRAUD-TRAIN:1",)
+    assert "model/fraud-score:2.0.0" in graph.nodes
+    assert "dataset/FRAUD-TRAIN:1" not in graph.nodes
+    fraud_registry.set_alias("model", "fraud-score", "production", "1.0.0")
+    up = fraud_registry.lineage("model/fraud-score@production")
+    assert up.starts == ("model/fraud-score:1.0.0",)
+    assert "dataset/FRAUD-TRAIN:1" in up.nodes
+    assert "model/fraud-score:2.0.0" not in up.nodes

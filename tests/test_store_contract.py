@@ -753,3 +753,29 @@ def test_protocols_are_satisfied(client: Client) -> None:
     found: list[str] = []
     store.write(lambda tx: found.extend(n for n in writer_names if callable(getattr(tx, n))))
     assert found == writer_names
+
+
+class _SerializationFailure(Exception):
+    """Stands in for psycopg's SerializationFailure: carries SQLSTATE 40001."""
+
+    sqlstate = "40001"
+
+
+def test_serialization_failures_are_retried(client: Client) -> None:
+    """PostgreSQL 40001/40P01 restart the whole write function; only one commit lands."""
+    calls: list[int] = []
+
+    def fn(tx: WriteTx) -> int:
+        calls.append(1)
+        entry = tx.append_audit(
+            actor="alice", action="test.retry", subject="s", before=None, after=None
+        )
+        if len(calls) < 3:
+            raise sa.exc.OperationalError("COMMIT", {}, _SerializationFailure())
+        return entry.seq
+
+    seq = client.ctx.store.write(fn)
+    assert len(calls) == 3
+    with client.ctx.store.read() as tx:
+        assert tx.audit_head()[0] == seq
+        assert [e.action for e in tx.iter_audit()].count("test.retry") == 1

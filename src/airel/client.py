@@ -18,7 +18,7 @@ from airel.config import Settings, load_settings
 from airel.domain.alias import Alias, AliasMove
 from airel.domain.artifact import BlobCheck
 from airel.domain.audit import ChainReport
-from airel.domain.bundle import ComponentChange, FrozenBundle
+from airel.domain.bundle import BundleSpec, ComponentChange, FrozenBundle
 from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
 from airel.domain.lineage import Direction, LineageGraph
@@ -202,6 +202,11 @@ class Client:
     def create_bundle(self, path: Path | str, *, dry_run: bool = False) -> Frozen:
         """Freeze a release bundle from YAML."""
         return bundles.create_bundle(self.ctx, Path(path), dry_run=dry_run)
+
+    def check_bundle(self, path: Path | str) -> tuple[BundleSpec, CompletenessReport]:
+        """Parse a bundle file and report completeness without opening the store."""
+        limits = ParseLimits(max_bytes=self.settings.max_document_bytes)
+        return bundles.check_bundle_file(Path(path), limits)
 
     def bundle(self, release_id: str) -> FrozenBundle:
         """A frozen bundle."""

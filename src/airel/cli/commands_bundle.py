@@ -101,6 +101,28 @@ def create(
 
 
 @command
+def check(
+    spec: Annotated[Path, typer.Argument(help="Bundle YAML to check.")],
+    as_json: JsonOpt = False,
+) -> int:
+    """Parse and check a bundle file offline (no store): exit 2 if malformed, 1 if
+    incomplete for its tier as written, 0 otherwise."""
+    parsed, report = client().check_bundle(spec)
+    if as_json:
+        output.emit_json(
+            {
+                "spec_digest": parsed.spec_digest(),
+                "spec": parsed.canonical(),
+                "completeness": report,
+            }
+        )
+    else:
+        output.ok(f"{spec} parses: release {parsed.release_id}, spec {parsed.spec_digest()}")
+        show_completeness(report)
+    return output.EXIT_OK if report.complete else output.EXIT_CHECK_FAILED
+
+
+@command
 def show(release_id: str, as_json: JsonOpt = False) -> int:
     """Show a frozen bundle and its completeness."""
     c = client()
@@ -199,6 +221,7 @@ def register_commands(app: typer.Typer) -> None:
     """Attach these commands."""
     bundle_app.command("create")(create)
     bundle_app.command("show")(show)
+    bundle_app.command("check")(check)
     bundle_app.command("list")(list_)
     bundle_app.command("diff")(diff)
     bundle_app.command("verify")(verify)

@@ -87,10 +87,12 @@ class EvalSection(_Section):
 class TrafficStart(StrEnum):
     """Where a release's traffic plan starts (§5.6)."""
 
-    SHADOW = "shadow"  # real inputs, zero customer impact
-    STAGING = "staging"  # production-like, replayed traffic
-    CANARY = "canary"  # a small share of real traffic
-    LIMITED = "limited"  # limited production by segment
+    STAGING = "staging"  # production-like, replayed traffic, no customer effect
+    SHADOW = "shadow"  # real inputs, outputs unused: zero customer impact
+    STAFF_PILOT = "staff_pilot"  # trained internal users only (Tier 1 path, §4.2)
+    CANARY = "canary"  # a small share of real traffic (1-20 %)
+    RAMP = "ramp"  # controlled ramp by segment (20-50 %)
+    LIMITED = "limited"  # limited production within approved conditions
     FULL = "full"  # full production traffic
 
 

@@ -46,9 +46,10 @@ class LineageGraph(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    root: str
+    root: str  # what was asked for: a node id, or kind/name for every version of a name
     direction: Direction
     nodes: tuple[str, ...]  # every node reached, excluding the root, sorted
+    starts: tuple[str, ...] = ()  # the node ids the walk started from
     edges: tuple[Edge, ...]  # every edge walked
 
     def releases(self) -> list[str]:

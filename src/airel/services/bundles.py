@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airel.adapters.documents import load_document
+from airel.adapters.documents import ParseLimits, load_document
 from airel.domain.bundle import (
     REGISTRY_FIELDS,
     BundleSpec,
@@ -59,8 +59,20 @@ class Frozen:
 
 def load_bundle_spec(ctx: Context, path: Path) -> BundleSpec:
     """Parse and validate a bundle YAML without touching the store."""
-    doc = load_document(path, ctx.limits)
+    return parse_bundle_file(path, ctx.limits)
+
+
+def parse_bundle_file(path: Path, limits: ParseLimits) -> BundleSpec:
+    """Strictly parse and validate a bundle file (no store needed)."""
+    doc = load_document(path, limits)
     return parse_record(BundleSpec, doc.data, source=doc.source, lines=doc.lines)
+
+
+def check_bundle_file(path: Path, limits: ParseLimits) -> tuple[BundleSpec, CompletenessReport]:
+    """Offline check for CI and pre-commit: parse, validate and report completeness as
+    written (hashes the registry would pin at freeze time count as missing here)."""
+    spec = parse_bundle_file(path, limits)
+    return spec, evaluate_completeness(spec)
 
 
 def hash_matches(declared: str, actual: str | None) -> bool:
