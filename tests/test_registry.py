@@ -798,3 +798,27 @@ def test_lineage_by_name_and_alias_walks_every_version(fraud_registry: Client) -
     assert up.starts == ("model/fraud-score:1.0.0",)
     assert "dataset/FRAUD-TRAIN:1" in up.nodes
     assert "model/fraud-score:2.0.0" not in up.nodes
+
+
+def test_openlineage_export(fraud_registry: Client) -> None:
+    """R7 in a standard format: one COMPLETE RunEvent per built node, deterministic ids."""
+    import uuid
+
+    events = fraud_registry.openlineage("model/fraud-score:2.0.0")
+    by_job = {e["job"]["name"]: e for e in events}
+    model = by_job["build model/fraud-score:2.0.0"]
+    assert model["eventType"] == "COMPLETE"
+    assert model["schemaURL"].startswith("https://openlineage.io/spec/2-0-2/")
+    uuid.UUID(model["run"]["runId"])
+    inputs = {i["name"] for i in model["inputs"]}
+    assert inputs == {
+        "dataset/FRAUD-TRAIN:1",
+        "feature_view/fraud-auth-features:11",
+        "model/fraud-score:1.0.0",
+    }
+    (out,) = model["outputs"]
+    digest = fraud_registry.component("model", "fraud-score:2.0.0").digest
+    assert out["facets"]["airel"]["digest"] == digest
+    assert out["namespace"].startswith("airel://")
+    assert "build feature_view/fraud-auth-features:11" in by_job
+    assert fraud_registry.openlineage("model/fraud-score:2.0.0") == events

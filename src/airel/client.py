@@ -23,7 +23,15 @@ from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
 from airel.domain.lineage import Direction, LineageGraph
 from airel.errors import Reason, StoreError
-from airel.services import aliases, artifacts, audit, bundles, components, lineage
+from airel.services import (
+    aliases,
+    artifacts,
+    audit,
+    bundles,
+    components,
+    lineage,
+    openlineage,
+)
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
 from airel.services.context import Context
@@ -238,6 +246,12 @@ class Client:
     ) -> LineageGraph:
         """Walk lineage from a release or component, upstream or downstream."""
         return lineage.walk(self.ctx, node, Direction(direction), max_depth=max_depth)
+
+    def openlineage(
+        self, node: str, *, direction: Direction | str = Direction.UPSTREAM
+    ) -> list[dict[str, Any]]:
+        """Lineage from ``node`` as OpenLineage 2-0-2 RunEvents."""
+        return openlineage.export_events(self.ctx, node, Direction(direction))
 
     def reproducibility(self, release_id: str) -> ReproReport:
         """The §7.2 reproducibility report of a release."""

@@ -91,15 +91,24 @@ def artifact_list(as_json: JsonOpt = False) -> int:
 
 @command
 def lineage(
-    node: Annotated[str, typer.Argument(help="release id, release/ID or kind/name:version")],
+    node: Annotated[
+        str,
+        typer.Argument(help="release id, release/ID, kind/name, kind/name:version or @alias"),
+    ],
     downstream: Annotated[
         bool, typer.Option("--downstream/--upstream", help="Walk to users (down) or inputs (up).")
     ] = False,
     depth: Annotated[int | None, typer.Option(min=1, help="Stop after N hops.")] = None,
+    openlineage: Annotated[
+        bool, typer.Option("--openlineage", help="Print OpenLineage 2-0-2 RunEvents (JSON).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> int:
     """What went into a release (upstream) or which releases used a component (downstream)."""
     direction = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
+    if openlineage:
+        output.emit_json(client().openlineage(node, direction=direction))
+        return output.EXIT_OK
     graph = client().lineage(node, direction=direction, max_depth=depth)
     if as_json:
         output.emit_json({**graph.model_dump(mode="json"), "releases": graph.releases()})
