@@ -263,3 +263,13 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
     report = client.verify_audit()
     assert report.ok
     assert report.entries == 8
+
+
+def test_schema_changes_are_audited(client: Client) -> None:
+    """Creating the store is an audited state change; a no-op upgrade writes nothing."""
+    report = client.verify_audit()
+    with client.ctx.store.read() as tx:
+        actions = [e.action for e in tx.iter_audit()]
+    assert actions == ["store.init"]
+    client.upgrade()
+    assert client.verify_audit().entries == report.entries

@@ -110,25 +110,8 @@ class Client:
                 path.parent.mkdir(parents=True, exist_ok=True)
         self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
         before, after = self.upgrade()
-        store = self._open()
-
-        def stamp(tx: WriteTx) -> str:
-            existing = tx.store_id()
-            if existing:
-                return existing
-            store_id = str(uuid.uuid4())
-            tx.set_store_id(store_id)
-            tx.append_audit(
-                actor=self.settings.actor,
-                action="store.init",
-                subject="store",
-                before=None,
-                after=None,
-                details={"store_id": store_id, "schema": after},
-            )
-            return store_id
-
-        store_id = store.write(stamp)
+        with self._open().read() as tx:
+            store_id = tx.store_id()
         return {
             "store_id": store_id,
             "database": engines.redact(self.settings.database_url),
@@ -138,15 +121,47 @@ class Client:
         }
 
     def upgrade(self) -> tuple[str | None, str]:
-        """Apply pending migrations (``airel db upgrade``)."""
+        """Apply pending migrations (``airel db upgrade``); give a new store its id.
+
+        Creating the store and every schema change are audited like any other state change.
+        """
         store = self._open(check=False)
         try:
-            return migrate.upgrade(store.engine)
+            before, after = migrate.upgrade(store.engine)
         except Exception as exc:
             translated = engines.translate(exc, self.settings.database_url)
             if translated is not None:
                 raise translated from None
             raise
+        actor = self.settings.actor
+
+        def stamp(tx: WriteTx) -> None:
+            if not tx.store_id():
+                store_id = str(uuid.uuid4())
+                tx.set_store_id(store_id)
+                tx.append_audit(
+                    actor=actor,
+                    action="store.init",
+                    subject="store",
+                    before=None,
+                    after=None,
+                    details={"store_id": store_id, "schema": after},
+                )
+            elif before != after:
+                tx.append_audit(
+                    actor=actor,
+                    action="store.migrate",
+                    subject="store",
+                    before=None,
+                    after=None,
+                    details={"from": before, "to": after},
+                )
+
+        with store.read() as tx:
+            needs_write = not tx.store_id() or before != after
+        if needs_write:
+            store.write(stamp)
+        return before, after
 
     # -- registry --
     def register(

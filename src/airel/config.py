@@ -55,7 +55,7 @@ VARIABLES: tuple[Variable, ...] = (
         "busy_timeout_s",
         "AIREL_BUSY_TIMEOUT_S",
         float,
-        "seconds a SQLite writer waits for the lock (default 30)",
+        "seconds a SQLite writer waits for the lock (default 5)",
     ),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -188,7 +188,7 @@ def load_settings(
         artifact_root=artifact_root,
         actor=actor,
         max_document_bytes=values.get("max_document_bytes", 1_048_576),
-        busy_timeout_s=values.get("busy_timeout_s", 30.0),
+        busy_timeout_s=values.get("busy_timeout_s", 5.0),
         sources=sources,
     )
 

@@ -40,7 +40,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def create_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+def create_engine(url: str, *, busy_timeout_s: float = 5.0) -> Engine:
     """An engine for ``url`` with airel's per-dialect settings."""
     try:
         parsed = sa.engine.make_url(url)
@@ -127,7 +127,7 @@ def translate(exc: BaseException, url: str) -> AirelError | None:
         return StoreError(
             Reason.STORE_LOCKED,
             f"the database {where} stayed locked by another writer past the busy timeout",
-            fix="retry when the other airel process has finished, or raise busy_timeout_s",
+            fix="retry when the other airel process has finished, or raise AIREL_BUSY_TIMEOUT_S",
         )
     if "unique constraint" in text or state == "23505":
         return ConflictError(

@@ -411,7 +411,7 @@ class SqlWriteTx(SqlReadTx):
 class SqlStore:
     """The SQL store. ``url`` is a SQLAlchemy URL (sqlite:/// or postgresql+psycopg://)."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None, busy_timeout_s: float = 30.0):
+    def __init__(self, url: str, *, engine: Engine | None = None, busy_timeout_s: float = 5.0):
         self.url = url
         self.engine = engine or engines.create_engine(url, busy_timeout_s=busy_timeout_s)
         self._sqlite = engines.is_sqlite(url)
