@@ -39,12 +39,12 @@ fi
 _airel_check_python "$AIREL_VENV/bin/python" "remove the old venv: rm -rf .venv"
 
 if [[ ! -f "$_airel_stamp" || "$AIREL_ROOT/pyproject.toml" -nt "$_airel_stamp" ]]; then
-    echo "airel: installing airel[dev,demo] into .venv (pyproject.toml changed or first run)..." >&2
+    echo "airel: installing airel[dev,demo,spark] into .venv (pyproject.toml changed or first run)..." >&2
     export PIP_DISABLE_PIP_VERSION_CHECK=1
     "$AIREL_VENV/bin/python" -m pip install --quiet --upgrade pip ||
         _airel_die "pip upgrade failed"
-    "$AIREL_VENV/bin/python" -m pip install --quiet -e "${AIREL_ROOT}[dev,demo]" ||
-        _airel_die "pip install -e '.[dev,demo]' failed"
+    "$AIREL_VENV/bin/python" -m pip install --quiet -e "${AIREL_ROOT}[dev,demo,spark]" ||
+        _airel_die "pip install -e '.[dev,demo,spark]' failed"
     touch "$_airel_stamp"
 fi
 

@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from airel import Client
@@ -47,7 +50,13 @@ SERVING_DIGESTS = (
     "8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b",
     "c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3",
 )
-STATIC = ["features.py", "policies", "release-baseline.yaml", "release.yaml"]
+STATIC = [
+    "features.py",
+    "features.spec.yaml",
+    "policies",
+    "release-baseline.yaml",
+    "release.yaml",
+]
 
 
 def step(title: str) -> None:
@@ -237,6 +246,7 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
                 "serving_view": "online.fraud_auth_features_v11",
                 "allowed_use": ["fraud-detection"],
                 "source_datasets": ["FRAUD-TRAIN-2026H1:1"],
+                "validation_spec": "features.spec.yaml",
             },
         ),
         (
@@ -303,6 +313,69 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def write_skewed_serving_sample(work: Path) -> Path:
+    """The serving path's features for the validation transactions, with two real-world bugs:
+    gross instead of net amounts for 10 % of card-not-present payments, and a 24 h velocity
+    counter that misses the current transaction for 5 % of rows (training-serving skew)."""
+    table = pq.read_table(work / "data" / "validation.parquet")
+    rng = np.random.default_rng(11)
+    n = table.num_rows
+    ecommerce = pc.equal(table["channel"], "ecommerce").to_numpy(zero_copy_only=False)
+    gross = ecommerce & (rng.random(n) < 0.10)
+    amount = table["amount"].to_numpy() * np.where(gross, 1.21, 1.0)
+    stale = rng.random(n) < 0.05
+    count_24h = table["txn_count_24h"].to_numpy() - stale.astype(np.int64)
+    table = table.set_column(table.schema.get_field_index("amount"), "amount", [amount])
+    table = table.set_column(
+        table.schema.get_field_index("txn_count_24h"), "txn_count_24h", [count_24h]
+    )
+    keep = [c for c in table.column_names if c not in ("label_fraud", "chargeback_date")]
+    out = work / "data" / "serving_recomputed.parquet"
+    pq.write_table(table.select(keep), out)
+    return out
+
+
+def show_evidence() -> None:
+    """Lineage both ways, reproducibility, the diff to production, and verification."""
+    step("lineage: what went into the candidate release")
+    airel("lineage", "FRAUD-SCORING-2026-002", "--upstream")
+    step("lineage: which releases used the training snapshot")
+    airel("lineage", "dataset/FRAUD-TRAIN-2026H1:1", "--downstream")
+    step("reproducibility evidence (§7.2)")
+    airel("bundle", "repro", "FRAUD-SCORING-2026-002")
+    step("what changed versus production (B4)")
+    airel("bundle", "diff", "FRAUD-SCORING-2026-001", "FRAUD-SCORING-2026-002")
+    step("verify: bundle digests and artifacts, then the audit chain")
+    airel("bundle", "verify", "FRAUD-SCORING-2026-002")
+    airel("audit", "verify")
+
+
+def validate_data(work: Path) -> None:
+    """The data-validation step (issue 3): nine dimensions, card stored as evidence."""
+    step("validate the data: newer snapshot vs the training reference, with a skewed serving path")
+    serving = write_skewed_serving_sample(work)
+    code = airel(
+        "validate",
+        "--current",
+        "FRAUD-VALIDATION-2026H1:1",
+        "--reference",
+        "FRAUD-TRAIN-2026H1:1",
+        "--serving",
+        str(serving.relative_to(work)),
+        "--spec",
+        "fraud-auth-features:11",
+        "--use-case",
+        "fraud-detection",
+        "--as-of",
+        "2026-05-26T00:00:00+00:00",
+        "--card",
+        "validation-card.md",
+        check=False,
+    )
+    print(f"  (validate exited {code}: hard findings block G1/G3 until fixed or accepted;")
+    print("   the card is in validation-card.md and stored as evidence)")
+
+
 def main() -> int:
     """Run the demo; return the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -353,17 +426,30 @@ def main() -> int:
     print("   its completeness report says so — that gap is what the candidate closes)")
     code = airel("--actor", "release-manager", "bundle", "create", "release.yaml")
 
-    step("lineage: what went into the candidate release")
-    airel("lineage", "FRAUD-SCORING-2026-002", "--upstream")
-    step("lineage: which releases used the training snapshot")
-    airel("lineage", "dataset/FRAUD-TRAIN-2026H1:1", "--downstream")
-    step("reproducibility evidence (§7.2)")
-    airel("bundle", "repro", "FRAUD-SCORING-2026-002")
-    step("what changed versus production (B4)")
-    airel("bundle", "diff", "FRAUD-SCORING-2026-001", "FRAUD-SCORING-2026-002")
-    step("verify: bundle digests and artifacts, then the audit chain")
-    airel("bundle", "verify", "FRAUD-SCORING-2026-002")
-    airel("audit", "verify")
+    step("validate the data: newer snapshot vs the training reference, with a skewed serving path")
+    serving = write_skewed_serving_sample(work)
+    code_validate = airel(
+        "validate",
+        "--current",
+        "FRAUD-VALIDATION-2026H1:1",
+        "--reference",
+        "FRAUD-TRAIN-2026H1:1",
+        "--serving",
+        str(serving.relative_to(work)),
+        "--spec",
+        "fraud-auth-features:11",
+        "--use-case",
+        "fraud-detection",
+        "--as-of",
+        "2026-05-26T00:00:00+00:00",
+        "--card",
+        "validation-card.md",
+        check=False,
+    )
+    print(f"  (validate exited {code_validate}: hard findings block G1/G3 until fixed or accepted;")
+    print("   the card is in validation-card.md and stored as evidence)")
+
+    show_evidence()
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; store: {work / '.airel'}")
     return code
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airel.adapters.arrow_engine import ProfileOptions
 from airel.adapters.blobs import BlobStore
 from airel.adapters.documents import ParseLimits
 from airel.config import Settings, load_settings
@@ -21,7 +23,9 @@ from airel.domain.audit import ChainReport
 from airel.domain.bundle import BundleSpec, ComponentChange, FrozenBundle
 from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
+from airel.domain.evidence import ProfileRecord, ValidationRun
 from airel.domain.lineage import Direction, LineageGraph
+from airel.domain.profile import Profile
 from airel.errors import Reason, StoreError
 from airel.services import (
     aliases,
@@ -31,11 +35,14 @@ from airel.services import (
     components,
     lineage,
     openlineage,
+    profiling,
+    validation,
 )
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
 from airel.services.context import Context
 from airel.services.reproducibility import ReproReport, reproducibility
+from airel.services.validation import ValidationOutcome
 from airel.store import engines, migrate
 from airel.store.contract import WriteTx
 from airel.store.sql import SqlStore
@@ -271,6 +278,51 @@ class Client:
     def reproducibility(self, release_id: str) -> ReproReport:
         """The §7.2 reproducibility report of a release."""
         return reproducibility(self.ctx, release_id)
+
+    # -- data validation (issue 3) --
+    def profile(
+        self,
+        source: str | Path,
+        *,
+        label: str | None = None,
+        reference_time: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[Profile, ProfileRecord, bool]:
+        """Profile a registered dataset or a local file once; (profile, record, computed)."""
+        src = profiling.resolve_source(self.ctx, str(source))
+        options = ProfileOptions(label=label, reference_time=reference_time)
+        return profiling.get_or_compute(self.ctx, src, options, on_progress=on_progress)
+
+    def validate(
+        self,
+        current: str | Path,
+        *,
+        spec: str | Path,
+        reference: str | Path | None = None,
+        serving: str | Path | None = None,
+        use_case: str | None = None,
+        as_of: datetime | None = None,
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> ValidationOutcome:
+        """Run the nine §5.5 checks and store the run and its §8.3 card as evidence."""
+        return validation.validate(
+            self.ctx,
+            current=str(current),
+            spec=str(spec),
+            reference=str(reference) if reference is not None else None,
+            serving=str(serving) if serving is not None else None,
+            use_case=use_case,
+            as_of=as_of,
+            on_progress=on_progress,
+        )
+
+    def validation_run(self, run_id: str) -> ValidationRun:
+        """A stored validation run."""
+        return validation.get_run(self.ctx, run_id)
+
+    def validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
+        """Stored validation runs, oldest first."""
+        return validation.list_runs(self.ctx, current=current)
 
     # -- audit and artifacts --
     def verify_audit(

@@ -53,6 +53,9 @@ class Reason(StrEnum):
     UNSAFE_SYMLINK = "UNSAFE_SYMLINK"  # a symlink points outside the artifact root
     UNKNOWN_KIND = "UNKNOWN_KIND"  # a component kind airel does not know
     INVALID_KEY = "INVALID_KEY"  # a signing key or checkpoint file cannot be used
+    DATA_UNREADABLE = "DATA_UNREADABLE"  # a data file is truncated, corrupt or not in its format
+    COLUMN_MISSING = "COLUMN_MISSING"  # a requested column is not in the dataset
+    SPEC_UNKNOWN_COLUMN = "SPEC_UNKNOWN_COLUMN"  # a feature-spec rule names an undeclared column
     # -- not found (NotFoundError) --
     COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
     ALIAS_NOT_FOUND = "ALIAS_NOT_FOUND"  # no such alias
@@ -76,6 +79,7 @@ class Reason(StrEnum):
     STORE_READ_ONLY = "STORE_READ_ONLY"  # the database cannot be written
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # the database cannot be reached or opened
     CONFIG_INVALID = "CONFIG_INVALID"  # airel.toml or an AIREL_* variable is invalid
+    ENGINE_UNAVAILABLE = "ENGINE_UNAVAILABLE"  # an optional engine (pyspark, Java) is not installed
 
 
 class AirelError(Exception):

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import sys
 
-from airel.cli import commands_admin, commands_audit, commands_bundle, commands_registry
+from airel.cli import (
+    commands_admin,
+    commands_audit,
+    commands_bundle,
+    commands_data,
+    commands_registry,
+)
 from airel.cli.app import app
 
-for _module in (commands_admin, commands_registry, commands_bundle, commands_audit):
+for _module in (commands_admin, commands_registry, commands_bundle, commands_data, commands_audit):
     _module.register_commands(app)
 
 

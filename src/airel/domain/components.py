@@ -234,6 +234,9 @@ class FeatureViewSpec(_Spec):
     serving_view: Text
     allowed_use: list[Text] = Field(min_length=1)
     source_datasets: list[Ref] = Field(default_factory=list)
+    validation_spec: str | None = Field(
+        default=None, description="relative path of the feature spec YAML (V2), stored inline"
+    )
 
 
 class TextSpec(_Spec):

@@ -34,6 +34,7 @@ from airel.domain.components import (
 from airel.domain.components import (
     _Spec as Spec,
 )
+from airel.domain.featurespec import parse_feature_spec
 from airel.domain.lineage import REFERENCE_RELATIONS, Edge, Relation
 from airel.domain.validation import parse_record
 from airel.errors import (
@@ -164,6 +165,12 @@ def _fields(ctx: Context, spec: Spec, base: Path) -> dict[str, Any]:
         fields["text_hash"] = text_hash(fields["text"])
     if isinstance(spec, ToolSchemaSpec):
         fields["text_hash"] = digest_bytes(canonical_bytes(spec.tool_schema))
+    validation_spec = fields.pop("validation_spec", None)
+    if isinstance(validation_spec, str):
+        source = ctx.blobs.resolve_source(base, validation_spec)
+        doc = load_document(source, ctx.limits)
+        feature_spec = parse_feature_spec(doc.data, source=doc.source, lines=doc.lines)
+        fields["validation"] = feature_spec.model_dump(mode="json")
     transform = fields.get("transform")
     if isinstance(transform, str):
         actual = _peek_digest(ctx, base, transform)

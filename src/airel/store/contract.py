@@ -19,6 +19,7 @@ from airel.domain.artifact import ArtifactRef
 from airel.domain.audit import AuditEntry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.evidence import ProfileRecord, ValidationRun
 from airel.domain.lineage import Edge
 
 T = TypeVar("T")
@@ -75,6 +76,16 @@ class ReadTx(Protocol):
         """Every audit entry in seq order, streamed in batches."""
         ...
 
+    def get_profile(self, source_digest: str, options_key: str) -> ProfileRecord | None:
+        """The stored profile of some content under some options, if computed before."""
+        ...
+
+    def get_validation_run(self, run_id: str) -> ValidationRun | None: ...
+
+    def list_validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
+        """Runs, oldest first; optionally only those whose current dataset is ``current``."""
+        ...
+
 
 class WriteTx(ReadTx, Protocol):
     """Reads plus mutations inside one serialised write transaction."""
@@ -84,6 +95,10 @@ class WriteTx(ReadTx, Protocol):
         ...
 
     def insert_component(self, version: ComponentVersion) -> None: ...
+
+    def insert_profile(self, record: ProfileRecord) -> None: ...
+
+    def insert_validation_run(self, run: ValidationRun) -> None: ...
 
     def put_artifact(self, ref: ArtifactRef) -> bool:
         """Record an artifact; False when it was already recorded."""

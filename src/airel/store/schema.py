@@ -115,3 +115,31 @@ audit_head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("entry_hash", sa.String(71), nullable=False),
 )
+
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("digest", sa.String(71), primary_key=True),
+    sa.Column("source_digest", sa.String(71), nullable=False),
+    sa.Column("options_key", sa.String(512), nullable=False),
+    sa.Column("engine", sa.String(16), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("dataset_node", sa.String(300), nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.UniqueConstraint("source_digest", "options_key", name="uq_profiles_source_options"),
+)
+
+validation_runs = sa.Table(
+    "validation_runs",
+    metadata,
+    sa.Column("run_id", sa.String(71), primary_key=True),
+    sa.Column("current", sa.String(300), nullable=False),
+    sa.Column("reference", sa.String(300), nullable=True),
+    sa.Column("feature_view", sa.String(300), nullable=True),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Index("ix_validation_runs_current", "current"),
+)

@@ -11,7 +11,7 @@ refused at commit.
 from __future__ import annotations
 
 import json
-import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -26,6 +26,7 @@ from airel.domain.artifact import ArtifactRef, ArtifactType
 from airel.domain.audit import AuditEntry, canonical_details, hash_entry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.evidence import ProfileRecord, ValidationRun
 from airel.domain.lineage import Edge, Relation
 from airel.errors import AirelError, ConflictError, Reason, StoreError
 from airel.store import engines
@@ -35,6 +36,7 @@ from airel.store.contract import ReadTx, WriteTx
 T = TypeVar("T")
 
 MAX_RETRIES = 30
+_JITTER = secrets.SystemRandom()  # backoff jitter
 
 
 def utc_now() -> str:
@@ -234,6 +236,41 @@ class SqlReadTx:
                 yield _audit(row)
             last = rows[-1][0]
 
+    # -- validation evidence --
+    def get_profile(self, source_digest: str, options_key: str) -> ProfileRecord | None:
+        row = self.conn.execute(
+            sa.select(t.profiles).where(
+                t.profiles.c.source_digest == source_digest,
+                t.profiles.c.options_key == options_key,
+            )
+        ).first()
+        if row is None:
+            return None
+        return ProfileRecord(
+            digest=row.digest,
+            source_digest=row.source_digest,
+            options_key=row.options_key,
+            engine=row.engine,
+            rows=row.rows,
+            dataset_node=row.dataset_node,
+            body=json.loads(row.body_json),
+            created_at=row.created_at,
+            created_by=row.created_by,
+        )
+
+    def get_validation_run(self, run_id: str) -> ValidationRun | None:
+        row = self.conn.execute(
+            sa.select(t.validation_runs.c.body_json).where(t.validation_runs.c.run_id == run_id)
+        ).first()
+        return ValidationRun.model_validate_json(row[0]) if row else None
+
+    def list_validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
+        query = sa.select(t.validation_runs.c.body_json)
+        if current is not None:
+            query = query.where(t.validation_runs.c.current == current)
+        query = query.order_by(t.validation_runs.c.created_at, t.validation_runs.c.run_id)
+        return [ValidationRun.model_validate_json(r[0]) for r in self.conn.execute(query)]
+
 
 class SqlWriteTx(SqlReadTx):
     """Mutations; every one is counted so a transaction without an audit entry is refused."""
@@ -261,6 +298,36 @@ class SqlWriteTx(SqlReadTx):
                 parents_json=_dumps(list(version.parents)),
                 created_at=version.created_at,
                 created_by=version.created_by,
+            )
+        )
+
+    def insert_profile(self, record: ProfileRecord) -> None:
+        self.mutations += 1
+        self.conn.execute(
+            t.profiles.insert().values(
+                digest=record.digest,
+                source_digest=record.source_digest,
+                options_key=record.options_key,
+                engine=record.engine,
+                rows=record.rows,
+                dataset_node=record.dataset_node,
+                body_json=_dumps(record.body),
+                created_at=record.created_at,
+                created_by=record.created_by,
+            )
+        )
+
+    def insert_validation_run(self, run: ValidationRun) -> None:
+        self.mutations += 1
+        self.conn.execute(
+            t.validation_runs.insert().values(
+                run_id=run.run_id,
+                current=run.current,
+                reference=run.reference,
+                feature_view=run.feature_view,
+                passed=run.passed,
+                body_json=run.model_dump_json(),
+                created_at=run.created_at,
             )
         )
 
@@ -476,7 +543,7 @@ class SqlStore:
                 return result
             except sa.exc.DBAPIError as exc:
                 if engines.is_retryable(exc) and attempt < MAX_RETRIES - 1:
-                    time.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not crypto
+                    time.sleep(delay * (1 + _JITTER.random()))
                     delay = min(delay * 2, 0.5)
                     continue
                 raise self._translate(exc) from None

@@ -1,0 +1,373 @@
+"""The Spark engine's jobs: three aggregations that build a Profile from a DataFrame.
+
+Loaded by ``airel.adapters.spark_engine`` only when a Spark profile is asked for (this module
+imports pyspark at the top). Three jobs, whatever the number of columns:
+
+1. one ``df.agg(...)`` pass: rows, NULLs (NULL or NaN), NaNs, ±inf, invalid UTF-8, and per
+   numeric column ``count``/``min``/``max``/``avg``/``var_pop`` of the finite values, the label
+   check (values other than 0/1), label co-moments (conditional sums) and the
+   after-reference-time counts (conditional counts);
+2. the sketch: every finite numeric value exploded to ``(column, sign, bucket)`` and counted by
+   ``groupBy`` (bucket formula in ``airel.adapters.spark_columns.sketch_entry``);
+3. the categories: every category value exploded to ``(column, key)`` and counted by ``groupBy``
+   (with the label's rows/positives per category), then ranked per column by
+   ``(count desc, key asc)`` so only what ``CategorySummary`` keeps reaches the driver: all of a
+   column's categories up to ``MAX_CATEGORIES`` distinct, else the top ``TOP_K``, the rest folded
+   into ``other`` and ``distinct_estimate`` = the exact number of distinct values — precisely
+   ``CategorySummary(all counts).truncate()``, as the Arrow engine does below its HLL spill point.
+   (The exact distinct count is free here — the number of groups — so ``approx_count_distinct``
+   would only add error.) Label counts per category are kept for the kept categories that have
+   labelled rows, as on the Arrow engine.
+
+Precision: ``mean`` is Spark's ``avg`` (double sum / count) and ``m2 = var_pop * n`` (Spark's
+central-moment aggregate updates per row and merges partitions with Chan's formulas, so ``m2``
+carries ``var_pop``'s relative rounding plus one multiplication: ~1e-15 relative, far inside the
+conformance tolerance of 1e-9). Label co-moments are plain double sums, as on the Arrow engine.
+
+Label statistics follow the shared semantics: co-moments for INT/FLOAT features, counts per
+category for BOOL/STRING features, never for the label column itself; TIMESTAMP/DATE columns get
+none.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pyspark.errors import PySparkException
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from airel.adapters.arrow_engine import ProfileOptions
+from airel.adapters.spark_columns import (
+    ColumnPlan,
+    category_entry,
+    plan_columns,
+    sketch_entry,
+)
+from airel.domain.profile import (
+    MAX_CATEGORIES,
+    TOP_K,
+    CategorySummary,
+    ColumnProfile,
+    LabelStats,
+    LogicalType,
+    NumericSummary,
+    Profile,
+)
+from airel.errors import AirelError, Reason, StoreError, ValidationError
+
+ENGINE = "spark"
+INSTALL_FIX = "install the Spark extra: pip install 'airel[spark]' (and a Java 17+ runtime)"
+
+
+def profile_dataframe(df: DataFrame, opts: ProfileOptions) -> Profile:
+    """Profile a DataFrame (three Spark jobs; see the module docstring)."""
+    plans = plan_columns(df)
+    by_name = {p.name: p for p in plans}
+    _check_columns(by_name, opts)
+    wanted = set(opts.columns) if opts.columns is not None else set(by_name)
+    profiled = [p for p in plans if p.name in wanted]
+    label = by_name[opts.label] if opts.label else None
+    ref = by_name[opts.reference_time] if opts.reference_time else None
+    if label is not None and label.logical not in (
+        LogicalType.INT,
+        LogicalType.FLOAT,
+        LogicalType.BOOL,
+    ):
+        raise _label_error(label.name, f"label column {label.name!r} is not 0/1 numeric or bool")
+    if ref is not None and ref.logical is not LogicalType.TIMESTAMP:
+        raise ValidationError(
+            Reason.WRONG_TYPE,
+            f"prediction-time column {ref.name!r} is {ref.physical}, not a timestamp",
+            fix="name the prediction-time timestamp column",
+            details={"column": ref.name},
+        )
+    with translate_errors(None):
+        totals = _main_pass(df, profiled, label, ref)
+        sketches = _sketch_pass(df, profiled)
+        categories = _category_pass(df, profiled, label)
+    columns = {
+        p.name: _column_profile(p, totals, sketches, categories, label, ref) for p in profiled
+    }
+    return Profile(rows=int(totals["rows"]), columns=columns, engine=ENGINE)
+
+
+def read(session: SparkSession, path: str, fmt: str) -> DataFrame:
+    """A DataFrame over a Parquet file/directory or a CSV file (header, inferred types)."""
+    with translate_errors(path):
+        if fmt == "csv":
+            reader = session.read.options(header="true", inferSchema="true", nanValue="NaN")
+            return reader.csv(path)
+        return session.read.parquet(path)
+
+
+def session_for(spark: SparkSession | None) -> SparkSession:
+    """The given session, else the active one, else a new local one (Java must be present)."""
+    if spark is not None:
+        return spark
+    try:
+        return SparkSession.builder.getOrCreate()
+    except PySparkException as exc:  # e.g. JAVA_GATEWAY_EXITED: no Java runtime
+        raise StoreError(
+            Reason.ENGINE_UNAVAILABLE,
+            f"could not start Spark: {_first_line(exc)}",
+            fix=INSTALL_FIX,
+            details={"engine": ENGINE},
+        ) from exc
+
+
+# -- pass 1: one aggregation for counts, moments, label sums and reference-time counts --------
+
+
+def _main_pass(
+    df: DataFrame,
+    plans: list[ColumnPlan],
+    label: ColumnPlan | None,
+    ref: ColumnPlan | None,
+) -> dict[str, Any]:
+    def count_if(cond: Column, alias: str) -> Column:
+        return F.count(F.when(cond, 1)).alias(alias)
+
+    aggs: list[Column] = [F.count(F.lit(1)).alias("rows")]
+    label_ok: Column | None = None
+    if label is not None:
+        label_ok = label.present()
+        bad = label_ok & ~label.number().isin(0.0, 1.0)  # ±inf included
+        aggs.append(count_if(bad, "label_bad"))
+    for p in plans:
+        i = p.index
+        aggs.append(count_if(p.null(), f"nulls_{i}"))
+        if p.float_like:
+            aggs.append(count_if(F.isnan(p.value), f"nans_{i}"))
+            aggs.append(count_if(p.value == F.lit(float("inf")), f"pinf_{i}"))
+            aggs.append(count_if(p.value == F.lit(float("-inf")), f"ninf_{i}"))
+        if p.logical is LogicalType.STRING:
+            aggs.append(count_if(p.invalid(), f"invalid_{i}"))
+        if p.sketched:
+            fv = p.finite_value()
+            aggs += [
+                F.count(fv).alias(f"n_{i}"),
+                F.min(fv).alias(f"min_{i}"),
+                F.max(fv).alias(f"max_{i}"),
+                F.avg(fv).alias(f"mean_{i}"),
+                F.var_pop(fv).alias(f"var_{i}"),
+            ]
+        if label_ok is not None and label is not None and _numeric_feature(p, label):
+            both = p.finite() & label_ok
+            x, y = p.value, label.number()
+            aggs += [
+                count_if(both, f"ln_{i}"),
+                F.sum(F.when(both, x)).alias(f"sx_{i}"),
+                F.sum(F.when(both, y)).alias(f"sy_{i}"),
+                F.sum(F.when(both, x * x)).alias(f"sxx_{i}"),
+                F.sum(F.when(both, y * y)).alias(f"syy_{i}"),
+                F.sum(F.when(both, x * y)).alias(f"sxy_{i}"),
+            ]
+        if ref is not None and p.logical is LogicalType.TIMESTAMP and p.name != ref.name:
+            aggs.append(count_if(p.value > ref.value, f"after_{i}"))
+    row = df.agg(*aggs).collect()[0].asDict()
+    if label is not None and row["label_bad"]:
+        raise _label_error(
+            label.name,
+            f"label column {label.name!r} has {row['label_bad']} values other than 0/1",
+        )
+    return row
+
+
+# -- pass 2: sketch buckets ---------------------------------------------------------------------
+
+
+def _sketch_pass(df: DataFrame, plans: list[ColumnPlan]) -> dict[int, NumericSummary]:
+    """Per sketched column index: a NumericSummary holding only zero/pos/neg bucket counts."""
+    sketched = [p for p in plans if p.sketched]
+    out = {p.index: NumericSummary() for p in sketched}
+    if not sketched:
+        return out
+    entries = df.select(F.explode(F.array(*[sketch_entry(p) for p in sketched])).alias("e"))
+    grouped = entries.where(F.col("e").isNotNull()).groupBy("e.c", "e.s", "e.b").count()
+    for row in grouped.collect():
+        summary = out[int(row["c"])]
+        sign, bucket, count = int(row["s"]), int(row["b"]), int(row["count"])
+        if sign == 0:
+            summary.zero += count
+        elif sign > 0:
+            summary.pos[bucket] = summary.pos.get(bucket, 0) + count
+        else:
+            summary.neg[bucket] = summary.neg.get(bucket, 0) + count
+    return out
+
+
+# -- pass 3: category counts, truncated in Spark -------------------------------------------------
+
+
+def _category_pass(
+    df: DataFrame, plans: list[ColumnPlan], label: ColumnPlan | None
+) -> dict[int, tuple[CategorySummary, dict[str, list[int]] | None]]:
+    """Per categorical column index: its CategorySummary and label counts per category."""
+    cats = [p for p in plans if p.logical.categorical]
+    out: dict[int, tuple[CategorySummary, dict[str, list[int]] | None]] = {}
+    if not cats:
+        return out
+    cols = [F.explode(F.array(*[category_entry(p) for p in cats])).alias("e")]
+    aggs = [F.count(F.lit(1)).alias("cnt")]
+    if label is not None:
+        cols.append(F.when(label.present(), label.number()).alias("y"))
+        aggs += [F.count("y").alias("lrows"), F.sum("y").alias("lpos")]
+    grouped = df.select(*cols).where(F.col("e").isNotNull()).groupBy("e.c", "e.k").agg(*aggs)
+    rank = Window.partitionBy("c").orderBy(F.col("cnt").desc(), F.col("k").asc())
+    ranked = grouped.select(
+        "*",
+        F.row_number().over(rank).alias("rn"),
+        F.count(F.lit(1)).over(Window.partitionBy("c")).alias("nd"),
+        F.sum("cnt").over(Window.partitionBy("c")).alias("total"),
+    )
+    kept = ranked.where((F.col("nd") <= MAX_CATEGORIES) | (F.col("rn") <= TOP_K))
+    acc: dict[int, dict[str, Any]] = {}
+    for row in kept.collect():
+        col = acc.setdefault(
+            int(row["c"]), {"counts": {}, "lbc": {}, "nd": row["nd"], "total": row["total"]}
+        )
+        key = str(row["k"])
+        col["counts"][key] = int(row["cnt"])
+        if label is not None and int(row["lrows"]):  # categories seen with a label only
+            col["lbc"][key] = [int(row["lrows"]), int(row["lpos"] or 0)]
+    for p in cats:
+        found = acc.get(p.index)
+        lbc = found["lbc"] if found is not None else {}
+        if found is None:
+            summary = CategorySummary()
+        elif int(found["nd"]) > MAX_CATEGORIES:  # == CategorySummary(all counts).truncate()
+            counts: dict[str, int] = found["counts"]
+            other = int(found["total"]) - sum(counts.values())
+            summary = CategorySummary(counts, other, True, int(found["nd"]))
+        else:
+            summary = CategorySummary(found["counts"])
+        out[p.index] = (summary, lbc if _label_feature(p, label) else None)
+    return out
+
+
+# -- assembly -------------------------------------------------------------------------------------
+
+
+def _column_profile(
+    p: ColumnPlan,
+    totals: dict[str, Any],
+    sketches: dict[int, NumericSummary],
+    categories: dict[int, tuple[CategorySummary, dict[str, list[int]] | None]],
+    label: ColumnPlan | None,
+    ref: ColumnPlan | None,
+) -> ColumnProfile:
+    i = p.index
+    prof = ColumnProfile(
+        name=p.name,
+        logical=p.logical,
+        physical=p.physical,
+        count=int(totals["rows"]),
+        nulls=int(totals[f"nulls_{i}"]),
+        nans=int(totals.get(f"nans_{i}", 0)),
+        pos_inf=int(totals.get(f"pinf_{i}", 0)),
+        neg_inf=int(totals.get(f"ninf_{i}", 0)),
+        invalid=int(totals.get(f"invalid_{i}", 0)),
+        tz=p.tz,
+    )
+    if p.sketched:
+        n = int(totals[f"n_{i}"])
+        sketch = sketches[i]
+        prof.numeric = NumericSummary(
+            n=n,
+            min=_opt_float(totals[f"min_{i}"]),
+            max=_opt_float(totals[f"max_{i}"]),
+            mean=float(totals[f"mean_{i}"] or 0.0),
+            m2=float(totals[f"var_{i}"] or 0.0) * n,
+            zero=sketch.zero,
+            pos=sketch.pos,
+            neg=sketch.neg,
+        )
+    if p.logical.categorical:
+        prof.categories, prof.label_by_category = categories[i]
+    if _numeric_feature(p, label):
+        prof.label = LabelStats(
+            n=int(totals[f"ln_{i}"]),
+            sx=float(totals[f"sx_{i}"] or 0.0),
+            sy=float(totals[f"sy_{i}"] or 0.0),
+            sxx=float(totals[f"sxx_{i}"] or 0.0),
+            syy=float(totals[f"syy_{i}"] or 0.0),
+            sxy=float(totals[f"sxy_{i}"] or 0.0),
+        )
+    if ref is not None and f"after_{i}" in totals:
+        prof.after_reference_time = int(totals[f"after_{i}"])
+    return prof
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _check_columns(by_name: dict[str, ColumnPlan], opts: ProfileOptions) -> None:
+    named = list(opts.columns or [])
+    named += [c for c in (opts.label, opts.reference_time) if c]
+    missing = sorted({c for c in named if c not in by_name})
+    if missing:
+        raise ValidationError(
+            Reason.COLUMN_MISSING,
+            f"columns not in the dataset: {', '.join(missing)}",
+            fix="check the column names against the dataset's schema",
+            details={"missing": missing, "available": list(by_name)},
+        )
+
+
+def _label_feature(p: ColumnPlan, label: ColumnPlan | None) -> bool:
+    """Label statistics are kept for INT/FLOAT and BOOL/STRING features, never the label."""
+    if label is None or p.name == label.name:
+        return False
+    return p.logical.numeric or p.logical.categorical
+
+
+def _numeric_feature(p: ColumnPlan, label: ColumnPlan | None) -> bool:
+    """Gets label co-moments (INT/FLOAT, not the label; TIMESTAMP/DATE never)."""
+    return p.logical.numeric and _label_feature(p, label)
+
+
+def _label_error(column: str, message: str) -> ValidationError:
+    return ValidationError(
+        Reason.INVALID_VALUE,
+        message,
+        fix="the label column must hold 0/1 (or true/false) values",
+        details={"column": column},
+    )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def translate_errors(path: str | None) -> Iterator[None]:
+    """Spark's read and job failures as airel errors (airel's own errors pass through)."""
+    java_error = importlib.import_module("py4j.protocol").Py4JJavaError
+    try:
+        yield
+    except AirelError:
+        raise
+    except (PySparkException, java_error) as exc:
+        first = _first_line(exc)
+        fix = "check that the file is a complete, readable Parquet or CSV dataset"
+        if "NANOS" in first or "FLOAT16" in first:
+            fix = (
+                "Spark cannot read nanosecond timestamps or float16 from Parquet: rewrite the "
+                "file with microsecond timestamps (pyarrow: coerce_timestamps='us') and float32, "
+                "or profile it with the Arrow engine"
+            )
+        raise ValidationError(
+            Reason.DATA_UNREADABLE,
+            f"Spark could not read the data: {first}",
+            fix=fix,
+            details={"path": path} if path else {},
+        ) from exc

@@ -1,0 +1,586 @@
+"""Engine conformance (V4): the same Parquet fixtures through the Arrow and the Spark engine.
+
+Both engines must produce the same :class:`~airel.domain.profile.Profile`, so that a profile
+computed on Spark is checked by the same code with the same findings. Tolerances (constants
+below, each stated once):
+
+* counts, NULLs, NaNs, ±inf, invalid, min/max, finite ``n``, categories (counts, ``other``,
+  truncation), label counts per category and after-reference-time counts: **exact**;
+* mean and variance: relative ``REL_MOMENTS`` (1e-9) — Spark sums doubles in task order and
+  merges partitions, numpy sums pairwise per batch; a mean is compared relative to
+  ``max(|mean|, sd)`` because a mean near zero has no relative precision;
+* label co-moments: relative ``REL_LABEL`` (1e-9), each sum relative to its natural scale;
+* sketch buckets: exact, except values whose ``ln|v| / LOG_GAMMA`` lies within
+  ``SKETCH_BOUNDARY_REL`` (1e-12, relative) of an integer — a bucket boundary, where numpy's
+  and the JVM's natural logarithms may round one unit in the last place apart and put the value
+  in neighbouring buckets. Each such value can move at most one count (L1 distance 2), and the
+  whole L1 distance must stay ≤ ``SKETCH_MAX_L1_SHARE`` (0.1%) of ``n``;
+* distinct estimates of truncated columns: relative ``DISTINCT_REL`` (2%) — the Arrow engine
+  estimates with HLL, the Spark engine counts groups exactly.
+
+Known, documented differences (asserted as such, not hidden): ``physical`` type names are each
+engine's own (``int64`` vs ``bigint``); Spark timestamps are instants without the writer's zone
+name, so a zoned column reports ``tz = "UTC"`` on Spark (the values agree); Spark reads
+``uint64`` as ``decimal(20,0)``, so such a column is FLOAT on Spark and INT on Arrow (the
+statistics agree).
+
+One module-scoped SparkSession (``local[2]``, UI off, 4 shuffle partitions, UTC session time
+zone, 1 GB driver, small file splits so Spark merges partial aggregates of several tasks). The
+module is skipped without ``java`` on PATH, except in CI (``CI`` set), where that fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airel.adapters.arrow_engine import ProfileOptions, profile_path
+from airel.adapters.spark_engine import profile_path_spark, profile_spark
+from airel.domain.profile import (
+    GAMMA,
+    LOG_GAMMA,
+    MIN_MAGNITUDE,
+    ColumnProfile,
+    LabelStats,
+    LogicalType,
+    NumericSummary,
+    Profile,
+)
+from airel.errors import AirelError, Reason
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+IN_CI = os.environ.get("CI", "").lower() not in {"", "0", "false"}
+if shutil.which("java") is None or importlib.util.find_spec("pyspark") is None:
+    if IN_CI:
+        pytest.fail("CI must run the Spark conformance suite: install Java 17+ and pyspark")
+    pytest.skip(
+        "Spark conformance needs a Java runtime on PATH and pyspark (pip install 'airel[spark]')",
+        allow_module_level=True,
+    )
+
+REL_MOMENTS = 1e-9  # mean (vs max(|mean|, sd)) and variance, relative
+REL_LABEL = 1e-9  # label co-moment sums, relative to each sum's natural scale
+SKETCH_BOUNDARY_REL = 1e-12  # |ln|v|/LOG_GAMMA - k| within this (relative) = on a boundary
+SKETCH_MAX_L1_SHARE = 0.001  # sketch bucket-count L1 distance ≤ 0.1% of n
+DISTINCT_REL = 0.02  # distinct estimates of truncated columns
+TOP_COMPARED = 100  # truncated columns: the top categories compared exactly across engines
+
+SEED = 20261125
+ROWS = 40_000
+ROW_GROUP = 8_192  # five row groups: several Arrow batches and several Spark tasks
+HIGH_CARD = 20_000  # distinct values in the truncation fixture (> MAX_CATEGORIES)
+BASE_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in epoch microseconds
+YEAR_US = 365 * 86_400 * 1_000_000
+OPTIONS = ProfileOptions(label="y", reference_time="pt")
+
+NUMERIC = ["id", "f_mixed", "f_lognormal", "f_boundary", "f32", "i64", "i32", "i8", "u32"]
+NUMERIC += ["u64", "neg", "dec", "allnull_f", "y"]
+TEMPORAL = ["ts_utc", "ts_naive", "ts_ny", "d", "pt", "event_ts"]
+CATEGORICAL = ["b", "s", "s_plain", "allnull_s"]
+MAIN_COLUMNS = NUMERIC + TEMPORAL + CATEGORICAL
+KNOWN_LOGICAL = {"u64": (LogicalType.INT, LogicalType.FLOAT)}  # (Arrow, Spark): decimal(20,0)
+WORDS = ["alpha", "beta", "gamma", "delta", "épsilon", "ζeta", "", "Ω", "naïve", "zulu"]
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def main_table(rows: int = ROWS, seed: int = SEED) -> pa.Table:
+    """Every logical type, with NULL, NaN, ±inf, zeros, tiny values and bucket boundaries."""
+    rng = np.random.default_rng(seed)
+
+    def mask(share: float) -> np.ndarray:
+        return rng.random(rows) < share
+
+    mixed = rng.normal(0.0, 10.0, rows)
+    mixed[mask(0.02)] = np.nan
+    special = rng.choice(rows, 40, replace=False)
+    mixed[special[:5]], mixed[special[5:8]] = np.inf, -np.inf
+    mixed[special[8:28]], mixed[special[28:33]], mixed[special[33:]] = 0.0, 1e-13, -5e-13
+    lognormal = rng.lognormal(3.0, 1.5, rows)
+    exponents = rng.integers(-300, 300, rows).astype(np.float64)
+    boundary = np.where(mask(0.5), GAMMA**exponents, rng.uniform(-1e3, 1e3, rows))
+    boundary = np.where(mask(0.2), -boundary, boundary)
+    label = (rng.random(rows) < 1 / (1 + np.exp(3 - np.log(lognormal)))).astype(np.int64)
+    pt = BASE_US + rng.integers(0, YEAR_US, rows)
+    event = pt + rng.normal(-3_600e6, 1_800e6, rows).astype(np.int64)
+    words = rng.choice(np.array(WORDS, dtype=object), rows, p=_zipf_p(len(WORDS)))
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.table(
+        {
+            "id": pa.array(np.arange(rows, dtype=np.int64)),
+            "f_mixed": pa.array(mixed, mask=mask(0.03)),
+            "f_lognormal": pa.array(lognormal),
+            "f_boundary": pa.array(boundary),
+            "f32": pa.array(rng.normal(5.0, 2.0, rows).astype(np.float32), mask=mask(0.01)),
+            "i64": pa.array(rng.integers(-(10**12), 10**12, rows), mask=mask(0.05)),
+            "i32": pa.array(rng.integers(-1_000, 1_000, rows).astype(np.int32)),
+            "i8": pa.array(rng.integers(-128, 128, rows).astype(np.int8), mask=mask(0.1)),
+            "u32": pa.array(rng.integers(0, 2**32, rows).astype(np.uint32)),
+            "u64": pa.array(rng.integers(0, 2**40, rows).astype(np.uint64)),
+            "neg": pa.array(-rng.exponential(50.0, rows)),
+            "dec": pa.array(
+                [Decimal(int(v)).scaleb(-3) for v in rng.integers(-(10**8), 10**8, rows)],
+                pa.decimal128(12, 3),
+            ),
+            "allnull_f": pa.nulls(rows, pa.float64()),
+            "y": pa.array(label, mask=mask(0.02)),
+            "ts_utc": pa.array(BASE_US + rng.integers(0, YEAR_US, rows), ts, mask=mask(0.05)),
+            "ts_naive": pa.array(BASE_US + rng.integers(0, YEAR_US, rows), pa.timestamp("us")),
+            "ts_ny": pa.array(
+                BASE_US + rng.integers(0, YEAR_US, rows), pa.timestamp("us", "America/New_York")
+            ),
+            "d": pa.array(20_000 + rng.integers(0, 2_000, rows).astype(np.int32), pa.date32()),
+            "pt": pa.array(pt, ts),
+            "event_ts": pa.array(event, ts, mask=mask(0.02)),
+            "b": pa.array(rng.random(rows) < 0.3, mask=mask(0.04)),
+            "s": pa.array(words, pa.string(), mask=mask(0.06)),
+            "s_plain": pa.array(words[::-1], pa.string(), mask=mask(0.01)),
+            "allnull_s": pa.nulls(rows, pa.string()),
+        }
+    )
+
+
+def high_card_table(seed: int = SEED) -> pa.Table:
+    """HIGH_CARD distinct strings (each once) plus Zipf-heavy repeats of the first 2,000."""
+    rng = np.random.default_rng(seed + 1)
+    repeats = np.minimum(rng.zipf(1.3, 40_000), 2_000) - 1
+    keys = np.concatenate([np.arange(HIGH_CARD), repeats])
+    rng.shuffle(keys)
+    rows = len(keys)
+    return pa.table(
+        {
+            "hc": pa.array([f"c{k:05d}" for k in keys]),
+            "x": pa.array(rng.normal(0.0, 1.0, rows)),
+            "y": pa.array((rng.random(rows) < 0.1).astype(np.int64)),
+        }
+    )
+
+
+def _zipf_p(k: int) -> np.ndarray:
+    weights = 1.0 / np.arange(1, k + 1)
+    return np.asarray(weights / weights.sum())
+
+
+def write(table: pa.Table, path: Path, **kwargs: Any) -> Path:
+    """Parquet with several row groups; ``s_plain`` without a dictionary."""
+    dictionary = [name for name in table.column_names if name != "s_plain"]
+    pq.write_table(table, path, row_group_size=ROW_GROUP, use_dictionary=dictionary, **kwargs)
+    return path
+
+
+@dataclass
+class Case:
+    """One fixture file profiled by both engines."""
+
+    path: Path
+    table: pa.Table
+    arrow: Profile
+    spark: Profile
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    """One local[2] session for the module (about 6 s to start)."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("airel-conformance")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.files.maxPartitionBytes", str(256 * 1024))  # several tasks per file
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("OFF")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("conformance")
+
+
+def _case(spark: SparkSession, path: Path, table: pa.Table, options: ProfileOptions) -> Case:
+    write(table, path)
+    return Case(
+        path, table, profile_path(path, options), profile_path_spark(path, options, spark=spark)
+    )
+
+
+@pytest.fixture(scope="module")
+def main_case(spark: SparkSession, data_dir: Path) -> Case:
+    return _case(spark, data_dir / "main.parquet", main_table(), OPTIONS)
+
+
+@pytest.fixture(scope="module")
+def high_card_case(spark: SparkSession, data_dir: Path) -> Case:
+    return _case(spark, data_dir / "hc.parquet", high_card_table(), ProfileOptions(label="y"))
+
+
+# -- comparison -----------------------------------------------------------------------------------
+
+
+def finite_values(column: pa.ChunkedArray) -> np.ndarray:
+    """The finite values a numeric profile summarises, as float64 (epoch µs, epoch days)."""
+    present = column.drop_null()
+    if pa.types.is_timestamp(column.type):
+        present = present.cast(pa.timestamp("us", column.type.tz)).cast(pa.int64())
+    elif pa.types.is_date32(column.type):
+        present = present.cast(pa.int32())
+    values = np.asarray(present.cast(pa.float64()).to_numpy(zero_copy_only=False))
+    return np.asarray(values[np.isfinite(values)])
+
+
+def near_boundaries(values: np.ndarray) -> int:
+    """How many values sit where numpy and the JVM may round ``ln`` into different buckets."""
+    magnitude = np.abs(values[np.abs(values) >= MIN_MAGNITUDE])
+    t = np.log(magnitude) / LOG_GAMMA
+    on_edge = np.abs(t - np.rint(t)) <= SKETCH_BOUNDARY_REL * np.maximum(1.0, np.abs(t))
+    near_min = np.abs(np.abs(values) - MIN_MAGNITUDE) <= SKETCH_BOUNDARY_REL * MIN_MAGNITUDE
+    return int(on_edge.sum() + near_min.sum())
+
+
+def sketch_l1(a: NumericSummary, b: NumericSummary) -> int:
+    """Bucket-count L1 distance of two sketches (zero, positive and negative buckets)."""
+    total = abs(a.zero - b.zero)
+    for mine, theirs in ((a.pos, b.pos), (a.neg, b.neg)):
+        total += sum(abs(mine.get(k, 0) - theirs.get(k, 0)) for k in set(mine) | set(theirs))
+    return total
+
+
+def _close(a: float, b: float, rel: float, scale: float = 0.0) -> bool:
+    return abs(a - b) <= rel * max(abs(a), abs(b), scale)
+
+
+def numeric_problems(a: NumericSummary, s: NumericSummary, values: np.ndarray) -> list[str]:
+    problems = [
+        f"{f}: {getattr(a, f)!r} != {getattr(s, f)!r}"
+        for f in ("n", "min", "max")
+        if getattr(a, f) != getattr(s, f)
+    ]
+    va, vs = a.variance or 0.0, s.variance or 0.0
+    if not _close(a.mean, s.mean, REL_MOMENTS, math.sqrt(max(va, vs))):
+        problems.append(f"mean: {a.mean!r} vs {s.mean!r}")
+    if abs(va - vs) > REL_MOMENTS * max(va, vs) + (REL_MOMENTS * abs(a.mean)) ** 2:
+        problems.append(f"variance: {va!r} vs {vs!r}")
+    l1, near = sketch_l1(a, s), near_boundaries(values)
+    if l1 > 2 * near or l1 > SKETCH_MAX_L1_SHARE * max(a.n, 1):
+        problems.append(f"sketch L1 {l1} with {near} values on bucket boundaries (n={a.n})")
+    return problems
+
+
+def label_problems(a: LabelStats, s: LabelStats) -> list[str]:
+    scales = {
+        "sx": math.sqrt(max(a.n * a.sxx, 0.0)),
+        "sy": float(a.n),
+        "sxx": a.sxx,
+        "syy": a.syy,
+        "sxy": math.sqrt(max(a.sxx * a.syy, 0.0)),
+    }
+    problems = [f"label n: {a.n} != {s.n}"] if a.n != s.n else []
+    for f, scale in scales.items():
+        if not _close(getattr(a, f), getattr(s, f), REL_LABEL, scale):
+            problems.append(f"label {f}: {getattr(a, f)!r} vs {getattr(s, f)!r}")
+    return problems
+
+
+def column_problems(a: ColumnProfile, s: ColumnProfile, values: np.ndarray) -> list[str]:
+    """Everything that differs between two profiles of one column beyond the tolerances."""
+    problems = [
+        f"{f}: {getattr(a, f)!r} != {getattr(s, f)!r}"
+        for f in ("name", "count", "nulls", "nans", "pos_inf", "neg_inf", "invalid")
+        if getattr(a, f) != getattr(s, f)
+    ]
+    problems += [] if a.logical == s.logical else [f"logical: {a.logical} != {s.logical}"]
+    if s.tz != ("UTC" if a.tz else None):
+        problems.append(f"tz: Arrow {a.tz!r} should be {s.tz!r} on Spark")
+    if a.after_reference_time != s.after_reference_time:
+        problems.append(
+            f"after_reference_time: {a.after_reference_time} vs {s.after_reference_time}"
+        )
+    if (a.numeric is None) != (s.numeric is None):
+        problems.append(f"numeric summary on one side only: {a.numeric} / {s.numeric}")
+    elif a.numeric is not None and s.numeric is not None:
+        problems += numeric_problems(a.numeric, s.numeric, values)
+    if a.categories != s.categories and not (a.categories and a.categories.truncated):
+        problems.append(f"categories: {a.categories} != {s.categories}")
+    if (a.label is None) != (s.label is None):
+        problems.append(f"label stats on one side only: {a.label} / {s.label}")
+    elif a.label is not None and s.label is not None:
+        problems += label_problems(a.label, s.label)
+    if a.label_by_category != s.label_by_category and not (a.categories and a.categories.truncated):
+        problems.append(f"label_by_category: {a.label_by_category} != {s.label_by_category}")
+    return problems
+
+
+def profile_problems(a: Profile, s: Profile, table: pa.Table) -> list[str]:
+    problems = [f"rows {a.rows} != {s.rows}"] if a.rows != s.rows else []
+    if list(a.columns) != list(s.columns):
+        return [*problems, f"columns {list(a.columns)} != {list(s.columns)}"]
+    for name, col in a.columns.items():
+        values = finite_values(table[name]) if col.numeric is not None else np.empty(0)
+        other = s.columns[name]
+        if name in KNOWN_LOGICAL:
+            other = _with_logical(other, col.logical)
+        problems += [f"{name}: {p}" for p in column_problems(col, other, values)]
+    return problems
+
+
+def _with_logical(col: ColumnProfile, logical: LogicalType) -> ColumnProfile:
+    return replace(col, logical=logical)
+
+
+# -- the same statistics --------------------------------------------------------------------------
+
+
+def test_spark_merges_partial_aggregates_of_several_tasks(
+    spark: SparkSession, main_case: Case
+) -> None:
+    assert spark.read.parquet(str(main_case.path)).rdd.getNumPartitions() > 1
+
+
+def test_same_columns_types_and_rows(main_case: Case) -> None:
+    a, s = main_case.arrow, main_case.spark
+    assert list(a.columns) == list(s.columns) == MAIN_COLUMNS
+    assert a.rows == s.rows == ROWS
+    for name, col in a.columns.items():
+        expected = KNOWN_LOGICAL.get(name, (col.logical, col.logical))
+        assert (col.logical, s.columns[name].logical) == expected, name
+    assert s.engine == "spark"
+
+
+@pytest.mark.parametrize("column", MAIN_COLUMNS)
+def test_column_conforms(main_case: Case, column: str) -> None:
+    a, s = main_case.arrow.columns[column], main_case.spark.columns[column]
+    if column in KNOWN_LOGICAL:
+        s = _with_logical(s, a.logical)
+    values = finite_values(main_case.table[column]) if a.numeric is not None else np.empty(0)
+    assert column_problems(a, s, values) == []
+
+
+def test_documented_differences(main_case: Case) -> None:
+    """Zone names and uint64 are where the engines legitimately differ (values agree)."""
+    a, s = main_case.arrow.columns, main_case.spark.columns
+    assert (a["ts_ny"].tz, s["ts_ny"].tz) == ("America/New_York", "UTC")
+    assert (a["ts_naive"].tz, s["ts_naive"].tz) == (None, None)
+    assert (s["u64"].logical, s["u64"].physical) == (LogicalType.FLOAT, "decimal(20,0)")
+
+
+def test_fixture_exercises_every_special_value(main_case: Case) -> None:
+    """Guards the fixture itself: each special case the tolerances talk about is present."""
+    cols = main_case.spark.columns
+    mixed = cols["f_mixed"]
+    assert 0 < mixed.nans < mixed.nulls
+    assert (mixed.pos_inf, mixed.neg_inf) == (5, 3)
+    assert mixed.numeric is not None
+    assert mixed.numeric.zero > 0
+    assert mixed.numeric.neg
+    assert near_boundaries(finite_values(main_case.table["f_boundary"])) > 0
+    assert cols["allnull_f"].numeric == NumericSummary()
+    assert cols["event_ts"].after_reference_time > 0
+    assert cols["f_lognormal"].label is not None
+    assert cols["s"].label_by_category
+
+
+def test_sketch_quantiles_agree(main_case: Case) -> None:
+    for name in ("f_lognormal", "f_mixed", "neg", "ts_utc"):
+        a, s = main_case.arrow.columns[name].numeric, main_case.spark.columns[name].numeric
+        assert a is not None
+        assert s is not None
+        for q in (0.01, 0.1, 0.5, 0.9, 0.99):
+            assert a.quantile(q) == s.quantile(q), (name, q)
+
+
+def test_spark_matches_numpy_ground_truth(main_case: Case) -> None:
+    """The Spark engine on its own against numpy (so conformance is not two equal mistakes)."""
+    for name in ("f_mixed", "f_lognormal", "i64", "dec", "ts_utc", "d"):
+        values = finite_values(main_case.table[name])
+        summary = main_case.spark.columns[name].numeric
+        assert summary is not None
+        assert (summary.n, summary.min, summary.max) == (len(values), values.min(), values.max())
+        assert summary.mean == pytest.approx(values.mean(), rel=REL_MOMENTS)
+        assert summary.variance == pytest.approx(values.var(), rel=REL_MOMENTS)
+
+
+def test_high_cardinality_truncation(high_card_case: Case) -> None:
+    """20k distinct values: both truncate to TOP_K + other; Spark is the exact truncation."""
+    from collections import Counter
+
+    from airel.domain.profile import TOP_K, CategorySummary
+
+    a = high_card_case.arrow.columns["hc"].categories
+    s = high_card_case.spark.columns["hc"].categories
+    assert a is not None
+    assert s is not None
+    exact = CategorySummary(dict(Counter(high_card_case.table["hc"].to_pylist()))).truncate()
+    assert s == exact
+    assert a.truncated
+    assert s.truncated
+    assert len(a.counts) == len(s.counts) == TOP_K
+    assert a.other + sum(a.counts.values()) == s.other + sum(s.counts.values())
+    top = sorted(s.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_COMPARED]
+    assert [(k, a.counts.get(k)) for k, _ in top] == top
+    assert abs(a.distinct - HIGH_CARD) <= DISTINCT_REL * HIGH_CARD
+    assert s.distinct == HIGH_CARD
+    la = high_card_case.arrow.columns["hc"].label_by_category or {}
+    ls = high_card_case.spark.columns["hc"].label_by_category or {}
+    assert [la.get(k) for k, _ in top] == [ls.get(k) for k, _ in top]
+    assert (
+        profile_problems(high_card_case.arrow, high_card_case.spark, high_card_case.table) == []
+    ), "every other column and statistic conforms"
+
+
+def test_empty_dataset(spark: SparkSession, data_dir: Path) -> None:
+    table = main_table().slice(0, 0)
+    case = _case(spark, data_dir / "empty.parquet", table, OPTIONS)
+    assert case.arrow.rows == case.spark.rows == 0
+    assert profile_problems(case.arrow, case.spark, table) == []
+
+
+# -- mergeability ---------------------------------------------------------------------------------
+
+
+def test_spark_halves_merge_to_the_whole(spark: SparkSession, main_case: Case) -> None:
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(str(main_case.path))
+    halves = [profile_spark(df.where(F.col("id") % 2 == r), OPTIONS) for r in (0, 1)]
+    merged = halves[0].merge(halves[1])
+    assert merged.rows == ROWS
+    assert profile_problems(merged, main_case.spark, main_case.table) == []
+
+
+def test_profiles_from_both_engines_merge(
+    spark: SparkSession, main_case: Case, data_dir: Path
+) -> None:
+    """An Arrow profile of one part plus a Spark profile of the other equals the whole."""
+    first, second = main_case.table.slice(0, ROWS // 3), main_case.table.slice(ROWS // 3)
+    a = profile_path(write(first, data_dir / "part0.parquet"), OPTIONS)
+    s = profile_path_spark(write(second, data_dir / "part1.parquet"), OPTIONS, spark=spark)
+    assert profile_problems(main_case.arrow, a.merge(s), main_case.table) == []
+
+
+# -- the same errors ------------------------------------------------------------------------------
+
+
+def _both(spark: SparkSession, path: Path, options: ProfileOptions) -> list[AirelError]:
+    """The error each engine raises for the same input (both must raise)."""
+    with pytest.raises(AirelError) as arrow:
+        profile_path(path, options)
+    with pytest.raises(AirelError) as spark_error:
+        profile_path_spark(path, options, spark=spark)
+    return [arrow.value, spark_error.value]
+
+
+def test_label_other_than_0_1_is_rejected_by_both(spark: SparkSession, data_dir: Path) -> None:
+    path = write(pa.table({"x": [1.0, 2.0, 3.0], "y": [0, 1, 2]}), data_dir / "badlabel.parquet")
+    for error in _both(spark, path, ProfileOptions(label="y")):
+        assert error.reason is Reason.INVALID_VALUE
+        assert error.details["column"] == "y"
+
+
+def test_unknown_column_is_rejected_by_both(spark: SparkSession, main_case: Case) -> None:
+    for options in (ProfileOptions(columns=["id", "nope"]), ProfileOptions(label="nope")):
+        for error in _both(spark, main_case.path, options):
+            assert error.reason is Reason.COLUMN_MISSING
+
+
+def test_column_selection(spark: SparkSession, main_case: Case) -> None:
+    options = ProfileOptions(columns=["f_mixed", "s"], label="y")
+    a = profile_path(main_case.path, options)
+    s = profile_path_spark(main_case.path, options, spark=spark)
+    assert list(a.columns) == list(s.columns) == ["f_mixed", "s"]
+    assert profile_problems(a, s, main_case.table) == []
+
+
+def test_truncated_parquet_is_unreadable(
+    spark: SparkSession, main_case: Case, data_dir: Path
+) -> None:
+    cut = data_dir / "cut.parquet"
+    cut.write_bytes(main_case.path.read_bytes()[: main_case.path.stat().st_size // 2])
+    with pytest.raises(AirelError) as info:
+        profile_path_spark(cut, spark=spark)
+    assert info.value.reason is Reason.DATA_UNREADABLE
+
+
+def test_nanosecond_timestamps_get_a_fix(spark: SparkSession, data_dir: Path) -> None:
+    """Spark cannot read Parquet TIMESTAMP(NANOS): a clear error with the fix, not a crash."""
+    path = data_dir / "ns.parquet"
+    pq.write_table(pa.table({"t": pa.array([1, 2], pa.timestamp("ns", tz="UTC"))}), path)
+    with pytest.raises(AirelError) as info:
+        profile_path_spark(path, spark=spark)
+    assert info.value.reason is Reason.DATA_UNREADABLE
+    assert "coerce_timestamps" in (info.value.fix or "")
+
+
+def test_missing_path_and_unsupported_format(spark: SparkSession, data_dir: Path) -> None:
+    with pytest.raises(AirelError) as missing:
+        profile_path_spark(data_dir / "absent.parquet", spark=spark)
+    assert missing.value.reason is Reason.ARTIFACT_MISSING
+    other = data_dir / "data.json"
+    other.write_text("{}", encoding="utf-8")
+    with pytest.raises(AirelError) as unsupported:
+        profile_path_spark(other, spark=spark)
+    assert unsupported.value.reason is Reason.INVALID_VALUE
+
+
+def test_csv_through_spark(spark: SparkSession, data_dir: Path) -> None:
+    """CSV is read with a header and type inference; numbers and strings profile as in Parquet."""
+    table = main_table(2_000).select(["id", "f_lognormal", "i32", "s_plain"])
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    words = pc.replace_substring_regex(table["s_plain"].fill_null("missing"), "^$", "empty")
+    table = table.set_column(3, "s_plain", words)  # Spark's CSV reader reads "" as NULL
+
+    pacsv.write_csv(table, data_dir / "small.csv")
+    s = profile_path_spark(data_dir / "small.csv", spark=spark)
+    p = profile_path_spark(write(table, data_dir / "small.parquet"), spark=spark)
+    assert s.source["format"] == "csv"
+    assert [c.logical for c in s.columns.values()] == [c.logical for c in p.columns.values()]
+    assert profile_problems(p, s, table) == []
+
+
+def test_engine_unavailable_without_pyspark(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> Any:
+        return None if name == "pyspark" else real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(AirelError) as info:
+        profile_path_spark("anything.parquet")
+    assert info.value.reason is Reason.ENGINE_UNAVAILABLE
+    assert "airel[spark]" in (info.value.fix or "")
+
+
+def test_airel_imports_the_spark_engine_without_pyspark() -> None:
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "import airel.adapters.spark_engine\n"
+        "assert 'py4j' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
