@@ -9,6 +9,14 @@ Usage::
 profile and profiles only the current file — a release check against a stored reference. The
 mode can also come from ``AIREL_PEER_MODE`` (``run.sh`` passes only the data directory).
 
+Next to the floors and peers (``run.sh`` resolves the script relative to its own directory and
+runs ``$PEERS_ROOT/<venv>/bin/python``)::
+
+    ln -s /work/main/.venv ~/.cache/airel-peers/airel
+    cd ../shared/bench-peers
+    ./run.sh 1m airel:../../main/bench/airel_peer   # full (writes the reference profile)
+    AIREL_PEER_MODE=cached ./run.sh 1m airel:../../main/bench/airel_peer:airel_cached
+
 The checks are airel's own (``airel.domain.datachecks.run_checks``) with a spec inferred from
 the reference profile (every column declared with its type; no declared bounds, so no range
 rule): schema, drift (PSI/JS/KS+Wasserstein with the documented defaults), missingness and

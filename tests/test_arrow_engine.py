@@ -26,6 +26,8 @@ from scipy import stats
 from airel.adapters.arrow_engine import ProfileOptions, profile_path, profile_table
 from airel.domain.profile import (
     ALPHA,
+    GAMMA,
+    MIN_MAGNITUDE,
     TOP_K,
     CategorySummary,
     LogicalType,
@@ -498,3 +500,71 @@ def test_columns_restriction_and_progress(tmp_path: Path) -> None:
     assert prof.source["name"] == "d.parquet"
     assert prof.source["format"] == "parquet"
     assert prof.engine == "arrow"
+
+
+def test_format_named_explicitly_for_files_without_a_suffix(tmp_path: Path) -> None:
+    table = mixed_table(500).drop_columns(["ts", "pt", "d"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    pacsv.write_csv(table, tmp_path / "d.csv")
+    feather.write_feather(table, tmp_path / "d.feather")
+    want = comparable(profile_path(tmp_path / "d.parquet"))
+    blobs = {
+        "parquet": (tmp_path / "d.parquet").read_bytes(),
+        "csv": gzip.compress((tmp_path / "d.csv").read_bytes()),  # gzip found by magic bytes
+        "arrow": (tmp_path / "d.feather").read_bytes(),
+    }
+    for fmt, data in blobs.items():
+        blob = tmp_path / f"sha256-{fmt}"
+        blob.write_bytes(data)
+        got = profile_path(blob, fmt=fmt)
+        assert_same(comparable(got), want, fmt)
+        assert got.source["format"] == fmt
+    with pytest.raises(ValidationError) as err:
+        profile_path(tmp_path / "sha256-csv", fmt="xlsx")
+    assert err.value.reason is Reason.INVALID_VALUE
+
+
+def test_dictionaries_of_other_types_and_string_views_are_read_as_values() -> None:
+    table = pa.table(
+        {
+            "di": pa.array([1, 2, None, 2]).dictionary_encode(),
+            "db": pa.array([True, False, None, True]).dictionary_encode(),
+            "sv": pa.array(["a", "b", None, "a"], pa.string_view()),
+            "y": pa.array([0, 1, 1, 0]).dictionary_encode(),
+        }
+    )
+    prof = profile_table(table, ProfileOptions(label="y"))
+    di, db, sv = prof.columns["di"], prof.columns["db"], prof.columns["sv"]
+    assert di.logical is LogicalType.INT
+    assert di.numeric is not None
+    assert (di.numeric.n, di.numeric.mean, di.nulls) == (3, 5 / 3, 1)
+    assert db.categories is not None
+    assert db.categories.counts == {"true": 2, "false": 1}
+    assert sv.logical is LogicalType.STRING
+    assert sv.categories is not None
+    assert sv.categories.counts == {"a": 2, "b": 1}
+    assert sv.label_by_category == {"a": [2, 0], "b": [1, 1]}
+
+
+def test_values_on_bucket_edges_get_the_scalar_formulas_bucket() -> None:
+    edges = np.array([GAMMA**k for k in range(-1300, 1300)])
+    values = np.concatenate(
+        [edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf), -edges, [0.0, 1e-13]]
+    )
+    num = profile_table(pa.table({"x": values})).columns["x"].numeric
+    assert num is not None
+    pos = Counter(bucket_index(v) for v in values if v >= MIN_MAGNITUDE)
+    neg = Counter(bucket_index(v) for v in values if v <= -MIN_MAGNITUDE)
+    assert num.pos == dict(pos)
+    assert num.neg == dict(neg)
+    assert num.zero == 2
+
+
+def test_decimals_convert_correctly_rounded() -> None:
+    rng = np.random.default_rng(5)
+    values = [decimal.Decimal(int(v)) / 100 for v in rng.integers(-(10**9), 10**9, 5_000)]
+    col = profile_table(pa.table({"d": pa.array(values, pa.decimal128(12, 2))})).columns["d"]
+    floats = np.array([float(v) for v in values])
+    assert col.numeric is not None
+    assert (col.numeric.min, col.numeric.max) == (floats.min(), floats.max())
+    assert math.isclose(col.numeric.mean, floats.mean(), rel_tol=REL)

@@ -104,10 +104,7 @@ def test_merging_the_profiles_of_any_split_equals_profiling_the_whole(
     bounds = [0, *cuts, n]
     batch = data.draw(st.integers(1, 20))
     opts = ProfileOptions(label="y", batch_rows=batch, threads=1)
-    parts = [
-        profile_table(table.slice(lo, hi - lo), opts)
-        for lo, hi in itertools.pairwise(bounds)
-    ]
+    parts = [profile_table(table.slice(lo, hi - lo), opts) for lo, hi in itertools.pairwise(bounds)]
     merged = functools.reduce(Profile.merge, parts)
     whole = profile_table(table, ProfileOptions(label="y"))
     assert merged.rows == whole.rows == n

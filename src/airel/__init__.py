@@ -4,7 +4,8 @@ The public SDK surface. Everything importable from ``airel`` is listed in ``__al
 pinned by a test; anything else is internal and may change.
 """
 
-from airel.client import Client
+from typing import TYPE_CHECKING, Any
+
 from airel.errors import (
     AirelError,
     ConflictError,
@@ -17,7 +18,21 @@ from airel.errors import (
     ValidationError,
 )
 
+if TYPE_CHECKING:
+    from airel.client import Client
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The SDK client pulls in SQLAlchemy, Alembic and every service; import it on first use so
+    # `import airel.<module>` (CLI start-up, engines, benchmarks) stays fast.
+    if name == "Client":
+        from airel.client import Client
+
+        return Client
+    raise AttributeError(f"module 'airel' has no attribute {name!r}")
+
 
 __all__ = [
     "AirelError",

@@ -8,6 +8,11 @@ Profile per batch, keeps sketch buckets in dense numpy arrays (merged by one vec
 not a dict update per bucket) and lets category columns carry a HyperLogLog sketch, whose union
 is what makes a distinct-count estimate mergeable across workers.
 
+Sketch buckets are exactly :func:`~airel.domain.profile.bucket_index` of each value: the
+vectorised ``ceil(log|v| / LOG_GAMMA)`` is recomputed with the scalar formula for the rare values
+whose ratio lies within ``EDGE_EPS`` of an integer, where a last-ulp difference between numpy's
+SIMD ``log`` and the C library's could otherwise move a value across a bucket edge.
+
 Categories are exact until a column has seen more than ``SPILL_CATEGORIES`` distinct values.
 Only then is an HLL sketch (``datasketches.hll_sketch``, lg_k ``HLL_LG_K``: relative standard
 error ~0.4 %) started — seeded with every value counted so far, which are all distinct values
@@ -33,6 +38,7 @@ from airel.domain.profile import (
     CategorySummary,
     LabelStats,
     NumericSummary,
+    bucket_index,
 )
 
 # Sketch bucket ``k`` is stored at code ``k - KLO``: every finite |v| >= MIN_MAGNITUDE
@@ -42,6 +48,7 @@ SPAN = math.ceil(math.log(sys.float_info.max) / LOG_GAMMA) - KLO + 2
 ZERO_CODE = 2 * SPAN
 SPILL_CATEGORIES = 10 * MAX_CATEGORIES  # exact category counts up to this many distinct values
 HLL_LG_K = 16  # 2**16 registers: relative standard error 1.04 / 256 ~ 0.4 %
+EDGE_EPS = 1e-9  # |r - round(r)| below this: recompute the bucket with the scalar formula
 
 
 class Window:
@@ -97,7 +104,7 @@ class Scratch:
     time as the arithmetic itself.
     """
 
-    __slots__ = ("_b1", "_b2", "_b3", "_cap", "_f", "_i")
+    __slots__ = ("_b1", "_b2", "_b3", "_cap", "_f", "_g", "_i")
 
     def __init__(self) -> None:
         self._cap = 0
@@ -106,16 +113,17 @@ class Scratch:
     def _grow(self, n: int) -> None:
         self._cap = n
         self._f = np.empty(n, dtype=np.float64)
+        self._g = np.empty(n, dtype=np.float64)
         self._i = np.empty(n, dtype=np.int64)
         self._b1 = np.empty(n, dtype=np.bool_)
         self._b2 = np.empty(n, dtype=np.bool_)
         self._b3 = np.empty(n, dtype=np.bool_)
 
-    def numeric(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """float64, int64 and two bool buffers of length ``n`` (sketch work)."""
+    def numeric(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Two float64, one int64 and two bool buffers of length ``n`` (sketch work)."""
         if n > self._cap:
             self._grow(n)
-        return self._f[:n], self._i[:n], self._b1[:n], self._b2[:n]
+        return self._f[:n], self._g[:n], self._i[:n], self._b1[:n], self._b2[:n]
 
     def mask(self, n: int) -> np.ndarray:
         """A bool buffer of length ``n`` distinct from the ``numeric`` ones."""
@@ -147,7 +155,7 @@ class NumAcc:
         n = len(x)
         if n == 0:
             return
-        f, codes, small, negative = scratch.numeric(n)
+        f, g, codes, small, flags = scratch.numeric(n)
         mean = float(x.mean())
         mn, mx = float(x.min()), float(x.max())
         np.subtract(x, mean, out=f)
@@ -161,13 +169,23 @@ class NumAcc:
             if n_small:
                 np.copyto(f, 1.0, where=small)
         np.log(f, out=f)
-        np.divide(f, LOG_GAMMA, out=f)
-        np.ceil(f, out=f)
-        np.subtract(f, KLO, out=f)
-        np.copyto(codes, f, casting="unsafe")
+        np.divide(f, LOG_GAMMA, out=f)  # r = log|v| / log(gamma); the bucket is ceil(r)
+        np.ceil(f, out=g)
+        np.subtract(g, f, out=f)  # ceil(r) - r in [0, 1): near 0 or 1 = near a bucket edge
+        np.subtract(f, 0.5, out=f)
+        np.abs(f, out=f)
+        np.greater(f, 0.5 - EDGE_EPS, out=flags)
+        if n_small:
+            np.logical_and(flags, ~small, out=flags)
+        np.subtract(g, KLO, out=g)
+        np.copyto(codes, g, casting="unsafe")
+        edge = np.flatnonzero(flags)
+        if len(edge):  # numpy's SIMD log may differ from libm in the last ulp: use the scalar
+            edge = edge[np.abs(x[edge]) != 1.0]  # formula (|v| = 1 is exactly bucket 0 anyway)
+            codes[edge] = [bucket_index(v) - KLO for v in x[edge].tolist()]
         if mn < 0:
-            np.less(x, 0, out=negative)
-            np.add(codes, SPAN, out=codes, where=negative)
+            np.less(x, 0, out=flags)
+            np.add(codes, SPAN, out=codes, where=flags)
         if n_small:
             np.copyto(codes, ZERO_CODE, where=small)
         counts = np.bincount(codes)

@@ -17,8 +17,12 @@ Label statistics (``label``) are collected for every numeric (INT/FLOAT) column 
 label itself, and per category for every BOOL/STRING column except the label; a label value
 other than 0/1 (NaN counts as NULL) is ``ValidationError(INVALID_VALUE)``. With a
 ``reference_time`` column (a timestamp), every other timestamp column counts the rows where it is
-later than the reference time (both non-NULL). Columns named in ``columns``, ``label`` or
-``reference_time`` that the data does not have are ``ValidationError(COLUMN_MISSING)``.
+later than the reference time (both non-NULL). A label or reference-time column left out of
+``columns`` is read but not profiled. Columns named in ``columns``, ``label`` or
+``reference_time`` that the data does not have are ``ValidationError(COLUMN_MISSING)``; a
+non-timestamp reference time is ``WRONG_TYPE``. Missing files are ``NotFoundError
+(ARTIFACT_MISSING)``, unknown formats ``INVALID_VALUE``, unreadable data ``ParseError
+(DATA_UNREADABLE)``.
 """
 
 from __future__ import annotations

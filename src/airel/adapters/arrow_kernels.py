@@ -108,8 +108,8 @@ def to_float(arr: pa.Array, plan: ColumnPlan) -> np.ndarray:
     """float64 values with NaN for NULL (numeric, timestamp and date kinds)."""
     arr = _decoded(arr)
     kind = plan.kind
-    if kind is Kind.DECIMAL:
-        arr = pc.cast(arr, pa.float64())
+    if kind is Kind.DECIMAL:  # via text: Arrow's direct cast is not correctly rounded
+        arr = pc.cast(pc.cast(arr, pa.string()), pa.float64())
     elif kind is Kind.TIMESTAMP:
         unit = arr.type.unit
         ints = arr.view(pa.int64())
@@ -130,6 +130,7 @@ def to_float(arr: pa.Array, plan: ColumnPlan) -> np.ndarray:
 
 def label_vector(arr: pa.Array, name: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(y float64 with NaN for NULL, non-NULL mask, all non-NULL) of a 0/1 label column."""
+    arr = _decoded(arr)
     logical, kind = classify(arr.type)
     if kind is Kind.BOOL:
         y = _np(pc.cast(arr, pa.float64()))
@@ -194,6 +195,8 @@ class ColumnAcc:
     ) -> None:
         """Fold one batch of this column in."""
         self.count += len(arr)
+        if pa.types.is_dictionary(arr.type) and self.plan.kind is not Kind.STRING:
+            arr = arr.dictionary_decode()
         if self.num is not None:
             self._numeric(arr, label, ref, scratch)
         elif self.plan.kind is Kind.BOOL:
@@ -294,6 +297,10 @@ def _bool(col: ColumnAcc, arr: pa.Array, label: Label | None) -> None:
 
 def _strings(col: ColumnAcc, arr: pa.Array, label: Label | None) -> None:
     assert col.cat is not None
+    if pa.types.is_dictionary(arr.type) and pa.types.is_string_view(arr.type.value_type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_string_view(arr.type):
+        arr = pc.cast(arr, pa.large_string())
     enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     dictionary = enc.dictionary
     if len(dictionary) == 0:

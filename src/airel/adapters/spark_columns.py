@@ -152,28 +152,39 @@ def plan_columns(df: DataFrame) -> list[ColumnPlan]:
     return plans
 
 
-def sketch_entry(plan: ColumnPlan) -> Column:
-    """``struct(c, s, b)`` for a finite value, else NULL: the value's sketch bucket.
+# Sketch keys: one bigint per finite value, ``column << KEY_BITS | code`` (a long groups faster
+# than a struct). code 0 is the zero bucket (|v| < MIN_MAGNITUDE); a positive value in bucket b
+# has code ``POS_BASE + b``, a negative one ``NEG_BASE + b``. Every finite double's bucket lies
+# in [-1382, 35481], well inside ±BUCKET_SPAN, so the three ranges never overlap.
+KEY_BITS = 20
+BUCKET_SPAN = 1 << 17
+POS_BASE = BUCKET_SPAN
+NEG_BASE = 3 * BUCKET_SPAN
 
-    ``s`` is 0 for ``|v| < MIN_MAGNITUDE`` (the zero bucket), 1 for positive and -1 for negative
-    values; ``b = ceil(ln(|v|) / LOG_GAMMA)`` — the formula of ``profile.bucket_index``. Spark's
-    ``ln`` is the JVM's natural logarithm; it can differ from numpy's by one unit in the last
-    place, which moves a value to the neighbouring bucket only when ``ln(|v|)/LOG_GAMMA`` lies
-    within ~1e-15 of an integer (a bucket boundary).
+
+def sketch_key(index: int, finite: Column) -> Column:
+    """The sketch key of a finite value (NULL stays NULL): ``b = ceil(ln|v| / LOG_GAMMA)``.
+
+    The bucket formula is ``profile.bucket_index``. Spark's ``ln`` is the JVM's natural
+    logarithm; it can differ from numpy's by one unit in the last place, which moves a value to
+    the neighbouring bucket only when ``ln|v| / LOG_GAMMA`` lies within ~1e-15 of an integer (a
+    bucket boundary).
     """
-    v = plan.finite_value()
-    magnitude = F.abs(v)
-    sign = F.when(magnitude < F.lit(MIN_MAGNITUDE), 0).when(v > 0, 1).otherwise(-1)
-    bucket = F.when(
-        magnitude >= F.lit(MIN_MAGNITUDE), F.ceil(F.ln(magnitude) / F.lit(LOG_GAMMA))
-    ).otherwise(F.lit(0).cast("bigint"))
-    entry = F.struct(
-        F.lit(plan.index).alias("c"), sign.alias("s"), bucket.cast("bigint").alias("b")
+    magnitude = F.abs(finite)
+    bucket = F.ceil(F.ln(magnitude) / F.lit(LOG_GAMMA))
+    code = (
+        F.when(magnitude < F.lit(MIN_MAGNITUDE), F.lit(0))
+        .when(finite > 0, bucket + F.lit(POS_BASE))
+        .otherwise(bucket + F.lit(NEG_BASE))
     )
-    return F.when(v.isNotNull(), entry)
+    return F.lit(index << KEY_BITS).cast("bigint") + code
 
 
-def category_entry(plan: ColumnPlan) -> Column:
-    """``struct(c, k)`` for a value that counts as a category, else NULL."""
-    key = plan.category_key()
-    return F.when(key.isNotNull(), F.struct(F.lit(plan.index).alias("c"), key.alias("k")))
+def decode_sketch_key(key: int) -> tuple[int, int, int]:
+    """(column index, sign 0/1/-1, bucket) of a sketch key."""
+    index, code = key >> KEY_BITS, key & ((1 << KEY_BITS) - 1)
+    if code == 0:
+        return index, 0, 0
+    if code < 2 * BUCKET_SPAN:
+        return index, 1, code - POS_BASE
+    return index, -1, code - NEG_BASE

@@ -19,7 +19,8 @@ Differences from the Arrow engine that come from Spark itself (the conformance s
 them): Spark timestamps carry no zone name, so a zoned column reports ``tz = "UTC"`` (values
 agree); Spark reads ``uint64`` as ``decimal(20,0)`` (FLOAT here, INT on Arrow); Spark cannot read
 Parquet nanosecond timestamps or float16 (``DATA_UNREADABLE`` with the fix); ``physical`` is
-Spark's type name (``bigint``, ``timestamp_ntz``); CSV type inference is Spark's.
+Spark's type name (``bigint``, ``timestamp_ntz``); CSV type inference is Spark's, and Spark's CSV
+reader reads an empty field (even a quoted ``""``) as NULL.
 """
 
 from __future__ import annotations

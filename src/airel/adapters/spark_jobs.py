@@ -8,7 +8,7 @@ imports pyspark at the top). Three jobs, whatever the number of columns:
    check (values other than 0/1), label co-moments (conditional sums) and the
    after-reference-time counts (conditional counts);
 2. the sketch: every finite numeric value exploded to ``(column, sign, bucket)`` and counted by
-   ``groupBy`` (bucket formula in ``airel.adapters.spark_columns.sketch_entry``);
+   ``groupBy`` (one bigint key per value: ``airel.adapters.spark_columns.sketch_key``);
 3. the categories: every category value exploded to ``(column, key)`` and counted by ``groupBy``
    (with the label's rows/positives per category), then ranked per column by
    ``(count desc, key asc)`` so only what ``CategorySummary`` keeps reaches the driver: all of a
@@ -43,9 +43,9 @@ from pyspark.sql import functions as F
 from airel.adapters.arrow_engine import ProfileOptions
 from airel.adapters.spark_columns import (
     ColumnPlan,
-    category_entry,
+    decode_sketch_key,
     plan_columns,
-    sketch_entry,
+    sketch_key,
 )
 from airel.domain.profile import (
     MAX_CATEGORIES,
@@ -128,47 +128,55 @@ def _main_pass(
     label: ColumnPlan | None,
     ref: ColumnPlan | None,
 ) -> dict[str, Any]:
-    def count_if(cond: Column, alias: str) -> Column:
-        return F.count(F.when(cond, 1)).alias(alias)
+    """Counts, moments, label sums and after-reference counts in one aggregation.
 
+    Every per-row quantity is computed once in a projection (flags as 1/NULL, finite values as
+    double/NULL) and the aggregation only counts, sums and compares columns.
+    """
+    row_cols: list[Column] = []
     aggs: list[Column] = [F.count(F.lit(1)).alias("rows")]
-    label_ok: Column | None = None
+
+    def flag(cond: Column, name: str) -> None:
+        row_cols.append(F.when(cond, F.lit(1)).alias(name))
+        aggs.append(F.count(name).alias(name))
+
     if label is not None:
-        label_ok = label.present()
-        bad = label_ok & ~label.number().isin(0.0, 1.0)  # ±inf included
-        aggs.append(count_if(bad, "label_bad"))
+        row_cols.append(F.when(label.present(), label.number()).alias("_y"))
+        flag(label.present() & ~label.number().isin(0.0, 1.0), "label_bad")  # ±inf included
     for p in plans:
         i = p.index
-        aggs.append(count_if(p.null(), f"nulls_{i}"))
+        flag(p.null(), f"nulls_{i}")
         if p.float_like:
-            aggs.append(count_if(F.isnan(p.value), f"nans_{i}"))
-            aggs.append(count_if(p.value == F.lit(float("inf")), f"pinf_{i}"))
-            aggs.append(count_if(p.value == F.lit(float("-inf")), f"ninf_{i}"))
+            flag(F.isnan(p.value), f"nans_{i}")
+            flag(p.value == F.lit(float("inf")), f"pinf_{i}")
+            flag(p.value == F.lit(float("-inf")), f"ninf_{i}")
         if p.logical is LogicalType.STRING:
-            aggs.append(count_if(p.invalid(), f"invalid_{i}"))
-        if p.sketched:
-            fv = p.finite_value()
-            aggs += [
-                F.count(fv).alias(f"n_{i}"),
-                F.min(fv).alias(f"min_{i}"),
-                F.max(fv).alias(f"max_{i}"),
-                F.avg(fv).alias(f"mean_{i}"),
-                F.var_pop(fv).alias(f"var_{i}"),
-            ]
-        if label_ok is not None and label is not None and _numeric_feature(p, label):
-            both = p.finite() & label_ok
-            x, y = p.value, label.number()
-            aggs += [
-                count_if(both, f"ln_{i}"),
-                F.sum(F.when(both, x)).alias(f"sx_{i}"),
-                F.sum(F.when(both, y)).alias(f"sy_{i}"),
-                F.sum(F.when(both, x * x)).alias(f"sxx_{i}"),
-                F.sum(F.when(both, y * y)).alias(f"syy_{i}"),
-                F.sum(F.when(both, x * y)).alias(f"sxy_{i}"),
-            ]
+            flag(p.invalid(), f"invalid_{i}")
         if ref is not None and p.logical is LogicalType.TIMESTAMP and p.name != ref.name:
-            aggs.append(count_if(p.value > ref.value, f"after_{i}"))
-    row = df.agg(*aggs).collect()[0].asDict()
+            flag(p.value > ref.value, f"after_{i}")
+        if not p.sketched:
+            continue
+        row_cols.append(p.finite_value().alias(f"v_{i}"))
+        v = F.col(f"v_{i}")
+        aggs += [
+            F.count(v).alias(f"n_{i}"),
+            F.min(v).alias(f"min_{i}"),
+            F.max(v).alias(f"max_{i}"),
+            F.avg(v).alias(f"mean_{i}"),
+            F.var_pop(v).alias(f"var_{i}"),
+        ]
+        if _numeric_feature(p, label):
+            both = v.isNotNull() & F.col("_y").isNotNull()
+            x, y = F.when(both, v), F.when(both, F.col("_y"))
+            aggs += [
+                F.count(x).alias(f"ln_{i}"),
+                F.sum(x).alias(f"sx_{i}"),
+                F.sum(y).alias(f"sy_{i}"),
+                F.sum(x * x).alias(f"sxx_{i}"),
+                F.sum(y * y).alias(f"syy_{i}"),
+                F.sum(x * y).alias(f"sxy_{i}"),
+            ]
+    row = df.select(*row_cols).agg(*aggs).collect()[0].asDict()
     if label is not None and row["label_bad"]:
         raise _label_error(
             label.name,
@@ -186,17 +194,18 @@ def _sketch_pass(df: DataFrame, plans: list[ColumnPlan]) -> dict[int, NumericSum
     out = {p.index: NumericSummary() for p in sketched}
     if not sketched:
         return out
-    entries = df.select(F.explode(F.array(*[sketch_entry(p) for p in sketched])).alias("e"))
-    grouped = entries.where(F.col("e").isNotNull()).groupBy("e.c", "e.s", "e.b").count()
-    for row in grouped.collect():
-        summary = out[int(row["c"])]
-        sign, bucket, count = int(row["s"]), int(row["b"]), int(row["count"])
+    finite = df.select(*[p.finite_value().alias(f"v_{p.index}") for p in sketched])
+    keys = [sketch_key(p.index, F.col(f"v_{p.index}")) for p in sketched]
+    exploded = finite.select(F.explode(F.array(*keys)).alias("k")).where(F.col("k").isNotNull())
+    for row in exploded.groupBy("k").count().collect():
+        index, sign, bucket = decode_sketch_key(int(row["k"]))
+        summary, count = out[index], int(row["count"])
         if sign == 0:
             summary.zero += count
         elif sign > 0:
-            summary.pos[bucket] = summary.pos.get(bucket, 0) + count
+            summary.pos[bucket] = count
         else:
-            summary.neg[bucket] = summary.neg.get(bucket, 0) + count
+            summary.neg[bucket] = count
     return out
 
 
@@ -211,12 +220,29 @@ def _category_pass(
     out: dict[int, tuple[CategorySummary, dict[str, list[int]] | None]] = {}
     if not cats:
         return out
-    cols = [F.explode(F.array(*[category_entry(p) for p in cats])).alias("e")]
+    keys = df.select(
+        *[p.category_key().alias(f"k_{p.index}") for p in cats],
+        *([F.when(label.present(), label.number()).alias("y")] if label is not None else []),
+    )
+    entries = [
+        F.when(
+            F.col(f"k_{p.index}").isNotNull(),
+            F.struct(F.lit(p.index).alias("c"), F.col(f"k_{p.index}").alias("k")),
+        )
+        for p in cats
+    ]
+    cols = [F.explode(F.array(*entries)).alias("e")]
     aggs = [F.count(F.lit(1)).alias("cnt")]
     if label is not None:
-        cols.append(F.when(label.present(), label.number()).alias("y"))
+        cols.append(F.col("y"))
         aggs += [F.count("y").alias("lrows"), F.sum("y").alias("lpos")]
-    grouped = df.select(*cols).where(F.col("e").isNotNull()).groupBy("e.c", "e.k").agg(*aggs)
+    grouped = (
+        keys.select(*cols)
+        .where(F.col("e").isNotNull())
+        .select(F.col("e.c").alias("c"), F.col("e.k").alias("k"), *cols[1:])
+        .groupBy("c", "k")
+        .agg(*aggs)
+    )
     rank = Window.partitionBy("c").orderBy(F.col("cnt").desc(), F.col("k").asc())
     ranked = grouped.select(
         "*",
