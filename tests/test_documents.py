@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -148,7 +148,7 @@ def test_lines_in_flow_and_nested_sequences() -> None:
 def test_lines_are_read_only() -> None:
     doc = parse_yaml("a: 1\n")
     with pytest.raises(TypeError):
-        doc.lines[("b",)] = 2  # type: ignore[index]
+        cast(Any, doc.lines)[("b",)] = 2
 
 
 # -- syntax -----------------------------------------------------------------------------------
