@@ -47,4 +47,18 @@ def test_demo_freezes_a_complete_candidate_with_lineage(tmp_path: Path) -> None:
     manifest = json.loads((work / "data" / "data_manifest.json").read_text())
     train = client.component("dataset", "FRAUD-TRAIN-2026H1:1")
     assert train.fields["row_count"] == manifest["files"][0]["rows"]
+
+    # Issue 3: the validation step stored one run whose card names the injected problems.
+    (run,) = client.validation_runs(current="dataset/FRAUD-VALIDATION-2026H1:1")
+    assert run.reference == "dataset/FRAUD-TRAIN-2026H1:1"
+    assert run.feature_view == "feature_view/fraud-auth-features:11"
+    reasons = {(f["column"], f["reason"]) for f in run.findings}
+    assert ("amount", "SKEW_MISMATCH") in reasons
+    assert ("txn_count_24h", "SKEW_MISMATCH") in reasons
+    assert ("chargeback_date", "LEAKAGE_POST_OUTCOME") in reasons
+    assert ("vulnerable_customer", "ACL_DISALLOWED_USE") in reasons
+    assert not any(r.startswith("DRIFT") for _, r in reasons)  # same generator: no drift
+    assert not run.passed
+    card = (work / "validation-card.md").read_text()
+    assert "SKEW_MISMATCH" in card
     client.close()

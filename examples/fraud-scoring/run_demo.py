@@ -426,28 +426,7 @@ def main() -> int:
     print("   its completeness report says so — that gap is what the candidate closes)")
     code = airel("--actor", "release-manager", "bundle", "create", "release.yaml")
 
-    step("validate the data: newer snapshot vs the training reference, with a skewed serving path")
-    serving = write_skewed_serving_sample(work)
-    code_validate = airel(
-        "validate",
-        "--current",
-        "FRAUD-VALIDATION-2026H1:1",
-        "--reference",
-        "FRAUD-TRAIN-2026H1:1",
-        "--serving",
-        str(serving.relative_to(work)),
-        "--spec",
-        "fraud-auth-features:11",
-        "--use-case",
-        "fraud-detection",
-        "--as-of",
-        "2026-05-26T00:00:00+00:00",
-        "--card",
-        "validation-card.md",
-        check=False,
-    )
-    print(f"  (validate exited {code_validate}: hard findings block G1/G3 until fixed or accepted;")
-    print("   the card is in validation-card.md and stored as evidence)")
+    validate_data(work)
 
     show_evidence()
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; store: {work / '.airel'}")
