@@ -19,7 +19,7 @@ from airel.domain.artifact import ArtifactRef
 from airel.domain.audit import AuditEntry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
-from airel.domain.evidence import ProfileRecord, ValidationRun
+from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.lineage import Edge
 
 T = TypeVar("T")
@@ -86,6 +86,12 @@ class ReadTx(Protocol):
         """Runs, oldest first; optionally only those whose current dataset is ``current``."""
         ...
 
+    def get_eval_record(self, record_id: str) -> EvalRecord | None: ...
+
+    def list_eval_records(self, *, kind: str | None = None) -> list[EvalRecord]:
+        """Eval runs and comparisons, oldest first."""
+        ...
+
 
 class WriteTx(ReadTx, Protocol):
     """Reads plus mutations inside one serialised write transaction."""
@@ -99,6 +105,8 @@ class WriteTx(ReadTx, Protocol):
     def insert_profile(self, record: ProfileRecord) -> None: ...
 
     def insert_validation_run(self, run: ValidationRun) -> None: ...
+
+    def insert_eval_record(self, record: EvalRecord) -> None: ...
 
     def put_artifact(self, ref: ArtifactRef) -> bool:
         """Record an artifact; False when it was already recorded."""

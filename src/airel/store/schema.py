@@ -143,3 +143,15 @@ validation_runs = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Index("ix_validation_runs_current", "current"),
 )
+
+eval_records = sa.Table(
+    "eval_records",
+    metadata,
+    sa.Column("record_id", sa.String(71), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # "run" or "comparison"
+    sa.Column("subject", sa.String(300), nullable=False),  # model label or comparison pair
+    sa.Column("passed", sa.Boolean, nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Index("ix_eval_records_subject", "subject"),
+)

@@ -26,7 +26,7 @@ from airel.domain.artifact import ArtifactRef, ArtifactType
 from airel.domain.audit import AuditEntry, canonical_details, hash_entry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
-from airel.domain.evidence import ProfileRecord, ValidationRun
+from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.lineage import Edge, Relation
 from airel.errors import AirelError, ConflictError, Reason, StoreError
 from airel.store import engines
@@ -271,6 +271,19 @@ class SqlReadTx:
         query = query.order_by(t.validation_runs.c.created_at, t.validation_runs.c.run_id)
         return [ValidationRun.model_validate_json(r[0]) for r in self.conn.execute(query)]
 
+    def get_eval_record(self, record_id: str) -> EvalRecord | None:
+        row = self.conn.execute(
+            sa.select(t.eval_records.c.body_json).where(t.eval_records.c.record_id == record_id)
+        ).first()
+        return EvalRecord.model_validate_json(row[0]) if row else None
+
+    def list_eval_records(self, *, kind: str | None = None) -> list[EvalRecord]:
+        query = sa.select(t.eval_records.c.body_json)
+        if kind is not None:
+            query = query.where(t.eval_records.c.kind == kind)
+        query = query.order_by(t.eval_records.c.created_at, t.eval_records.c.record_id)
+        return [EvalRecord.model_validate_json(r[0]) for r in self.conn.execute(query)]
+
 
 class SqlWriteTx(SqlReadTx):
     """Mutations; every one is counted so a transaction without an audit entry is refused."""
@@ -328,6 +341,19 @@ class SqlWriteTx(SqlReadTx):
                 passed=run.passed,
                 body_json=run.model_dump_json(),
                 created_at=run.created_at,
+            )
+        )
+
+    def insert_eval_record(self, record: EvalRecord) -> None:
+        self.mutations += 1
+        self.conn.execute(
+            t.eval_records.insert().values(
+                record_id=record.record_id,
+                kind=record.kind,
+                subject=record.subject,
+                passed=record.passed,
+                body_json=record.model_dump_json(),
+                created_at=record.created_at,
             )
         )
 

@@ -1,3 +1,3 @@
 """Alembic migrations for the airel store. ``HEAD`` names the newest revision."""
 
-HEAD = "0002_validation_evidence"
+HEAD = "0003_eval_registry"
