@@ -51,6 +51,7 @@ SERVING_DIGESTS = (
     "c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3",
 )
 STATIC = [
+    "eval-suite.yaml",
     "features.py",
     "features.spec.yaml",
     "policies",
@@ -156,6 +157,7 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
 
     baseline, candidate = runs[0], runs[1]
     lock_hash = lock_file_hash()
+    regression_rows = write_regression_set(work)
     return [
         (
             "code",
@@ -277,10 +279,10 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
                 "name": "FRAUD-REGRESSION-2026H1",
                 "version": "1",
                 "role": "regression",
-                "row_count": files["validation.parquet"]["rows"],
+                "row_count": regression_rows,
                 "derived_from": ["FRAUD-VALIDATION-2026H1:1"],
                 "description": "past incidents: card-not-present bursts, new-card cross-border",
-                "artifact": "models/candidate/predictions_validation.parquet",
+                "artifact": "data/regression.parquet",
             },
         ),
         (
@@ -313,6 +315,21 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def write_regression_set(work: Path) -> int:
+    """Every past incident becomes a regression case (E1): confirmed frauds from
+    card-not-present bursts and from new cards used abroad. Must-pass: a missed one is a
+    critical failure."""
+    table = pq.read_table(work / "data" / "validation.parquet")
+    burst = pc.and_(
+        pc.equal(table["channel"], "ecommerce"), pc.greater_equal(table["txn_count_1h"], 3)
+    )
+    abroad = pc.and_(table["is_cross_border"], pc.less(table["card_age_days"], 30))
+    fraud = pc.equal(table["label_fraud"], 1)
+    incidents = table.filter(pc.and_(fraud, pc.or_(burst, abroad)))
+    pq.write_table(incidents, work / "data" / "regression.parquet")
+    return incidents.num_rows
+
+
 def write_skewed_serving_sample(work: Path) -> Path:
     """The serving path's features for the validation transactions, with two real-world bugs:
     gross instead of net amounts for 10 % of card-not-present payments, and a 24 h velocity
@@ -333,6 +350,28 @@ def write_skewed_serving_sample(work: Path) -> Path:
     out = work / "data" / "serving_recomputed.parquet"
     pq.write_table(table.select(keep), out)
     return out
+
+
+def evaluate_models() -> int:
+    """The offline-evaluation step (issue 4): baseline vs candidate with paired CIs."""
+    step("offline evaluation: baseline vs candidate on golden, regression and slice sets")
+    return airel(
+        "eval",
+        "compare",
+        "--suite",
+        "eval-suite.yaml",
+        "--baseline",
+        "models/baseline/predictions_validation.parquet",
+        "--candidate",
+        "models/candidate/predictions_validation.parquet",
+        "--baseline-label",
+        "fraud-score:1.0.0",
+        "--candidate-label",
+        "fraud-score:2.0.0",
+        "--report",
+        "eval-report.md",
+        check=False,
+    )
 
 
 def show_evidence() -> None:
@@ -427,6 +466,7 @@ def main() -> int:
     code = airel("--actor", "release-manager", "bundle", "create", "release.yaml")
 
     validate_data(work)
+    evaluate_models()
 
     show_evidence()
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; store: {work / '.airel'}")

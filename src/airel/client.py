@@ -23,7 +23,7 @@ from airel.domain.audit import ChainReport
 from airel.domain.bundle import BundleSpec, ComponentChange, FrozenBundle
 from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
-from airel.domain.evidence import ProfileRecord, ValidationRun
+from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.lineage import Direction, LineageGraph
 from airel.domain.profile import Profile
 from airel.errors import Reason, StoreError
@@ -33,6 +33,7 @@ from airel.services import (
     audit,
     bundles,
     components,
+    evaluation,
     lineage,
     openlineage,
     profiling,
@@ -41,6 +42,7 @@ from airel.services import (
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
 from airel.services.context import Context
+from airel.services.evaluation import EvalOutcome
 from airel.services.reproducibility import ReproReport, reproducibility
 from airel.services.validation import ValidationOutcome
 from airel.store import engines, migrate
@@ -323,6 +325,34 @@ class Client:
     def validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
         """Stored validation runs, oldest first."""
         return validation.list_runs(self.ctx, current=current)
+
+    # -- offline evaluation (issue 4) --
+    def eval_compare(
+        self,
+        suite: str | Path,
+        *,
+        baseline: str | Path,
+        candidate: str | Path,
+        baseline_label: str = "baseline",
+        candidate_label: str = "candidate",
+    ) -> EvalOutcome:
+        """Compare candidate with baseline predictions on a suite; store the §8.4 report."""
+        return evaluation.compare_predictions(
+            self.ctx,
+            suite_path=Path(suite),
+            baseline=Path(baseline),
+            candidate=Path(candidate),
+            baseline_label=baseline_label,
+            candidate_label=candidate_label,
+        )
+
+    def eval_record(self, record_id: str) -> EvalRecord:
+        """A stored eval record."""
+        return evaluation.get_record(self.ctx, record_id)
+
+    def eval_records(self) -> list[EvalRecord]:
+        """Stored eval records."""
+        return evaluation.list_records(self.ctx)
 
     # -- audit and artifacts --
     def verify_audit(

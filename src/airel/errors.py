@@ -56,6 +56,18 @@ class Reason(StrEnum):
     DATA_UNREADABLE = "DATA_UNREADABLE"  # a data file is truncated, corrupt or not in its format
     COLUMN_MISSING = "COLUMN_MISSING"  # a requested column is not in the dataset
     SPEC_UNKNOWN_COLUMN = "SPEC_UNKNOWN_COLUMN"  # a feature-spec rule names an undeclared column
+    EVAL_DUPLICATE_ID = "EVAL_DUPLICATE_ID"  # two predictions/eval items share one id
+    EVAL_SCHEMA_UNSUPPORTED = "EVAL_SCHEMA_UNSUPPORTED"  # JSON schema keyword outside the subset
+    EVAL_CASE_INVALID = "EVAL_CASE_INVALID"  # an LLM eval case or output record is malformed
+    EVAL_BATCH_MISMATCH = "EVAL_BATCH_MISMATCH"  # rule batch: cases and outputs differ in number
+    EVAL_LENGTH_MISMATCH = (
+        "EVAL_LENGTH_MISMATCH"  # labels, scores, weights or masks differ in length
+    )
+    EVAL_LABEL_INVALID = "EVAL_LABEL_INVALID"  # an evaluation label is not 0 or 1
+    EVAL_SCORE_INVALID = "EVAL_SCORE_INVALID"  # a prediction score is NaN, infinite or not a number
+    EVAL_WEIGHT_INVALID = "EVAL_WEIGHT_INVALID"  # a sample weight is negative, NaN or infinite
+    EVAL_SLICE_INVALID = "EVAL_SLICE_INVALID"  # a slice mask is not boolean or its name is reserved
+    EVAL_METRIC_UNKNOWN = "EVAL_METRIC_UNKNOWN"  # a metric name airel's evaluators do not define
     # -- not found (NotFoundError) --
     COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
     ALIAS_NOT_FOUND = "ALIAS_NOT_FOUND"  # no such alias
@@ -64,6 +76,7 @@ class Reason(StrEnum):
     DANGLING_REFERENCE = "DANGLING_REFERENCE"  # a lineage parent that is not registered
     AMBIGUOUS_REFERENCE = "AMBIGUOUS_REFERENCE"  # a bare name matching several versions
     ARTIFACT_MISSING = "ARTIFACT_MISSING"  # an artifact file or blob does not exist
+    PLUGIN_NOT_FOUND = "PLUGIN_NOT_FOUND"  # no installed plugin has that name in its group
     # -- conflicts (ConflictError) --
     VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
     RELEASE_CONFLICT = "RELEASE_CONFLICT"  # same release id already frozen with other content

@@ -13,11 +13,19 @@ from airel.cli import (
     commands_audit,
     commands_bundle,
     commands_data,
+    commands_eval,
     commands_registry,
 )
 from airel.cli.app import app
 
-for _module in (commands_admin, commands_registry, commands_bundle, commands_data, commands_audit):
+for _module in (
+    commands_admin,
+    commands_registry,
+    commands_bundle,
+    commands_data,
+    commands_eval,
+    commands_audit,
+):
     _module.register_commands(app)
 
 

@@ -30,9 +30,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from airel.domain.components import LAX, EvalRole, Ref, Text
+from airel.domain.eval_compare import ThresholdKind
+from airel.domain.eval_metrics import Direction, metric_def
+from airel.domain.validation import as_field_problem
 
 
 class _Strict(BaseModel):
@@ -44,26 +47,6 @@ class EvalTask(StrEnum):
 
     CLASSIFIER = "classifier"  # scores against 0/1 labels (classifier, ranker, decision model)
     LLM = "llm"  # generated outputs judged by rules, a judge or plugins
-
-
-class Direction(StrEnum):
-    """Which way a metric improves."""
-
-    HIGHER_IS_BETTER = "higher_is_better"  # AUC, precision, pass rate
-    LOWER_IS_BETTER = "lower_is_better"  # Brier, calibration error, cost, latency
-
-
-class ThresholdKind(StrEnum):
-    """MLflow's threshold kinds."""
-
-    ABSOLUTE = "absolute"  # the candidate's value must reach ``value``
-    MIN_ABSOLUTE_CHANGE = "min_absolute_change"  # candidate − baseline must reach ``value``
-    MIN_RELATIVE_CHANGE = "min_relative_change"  # (candidate − baseline)/|baseline| ≥ ``value``
-
-
-LOWER_IS_BETTER_METRICS = frozenset(
-    {"brier", "calibration_error", "expected_cost", "latency_p50_ms", "latency_p95_ms", "cost"}
-)
 
 
 class DatasetRef(_Strict):
@@ -106,13 +89,15 @@ class ThresholdSpec(_Strict):
     hard: bool = True
     slice: Text | None = None  # None: overall
 
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        as_field_problem(metric_def, value)
+        return value
+
     def resolved_direction(self) -> Direction:
         """The declared direction, else the metric's natural one."""
-        if self.direction is not None:
-            return self.direction
-        if self.metric in LOWER_IS_BETTER_METRICS:
-            return Direction.LOWER_IS_BETTER
-        return Direction.HIGHER_IS_BETTER
+        return self.direction or metric_def(self.metric).direction
 
 
 class Columns(_Strict):

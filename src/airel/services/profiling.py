@@ -53,8 +53,15 @@ class DataSource:
 
 def sniff_format(path: Path, hint: str = "") -> str:
     """parquet / arrow / csv from magic bytes, then from the (hinted) suffix."""
-    with path.open("rb") as fh:
-        head = fh.read(8)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise NotFoundError(
+            Reason.ARTIFACT_MISSING,
+            f"cannot read {path}: {exc.strerror or exc}",
+            fix="check the path (relative paths are resolved from the working directory)",
+        ) from None
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"ARROW1"):
