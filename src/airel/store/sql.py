@@ -26,12 +26,12 @@ from airel.domain.artifact import ArtifactRef, ArtifactType
 from airel.domain.audit import AuditEntry, canonical_details, hash_entry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
-from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.lineage import Edge, Relation
 from airel.errors import AirelError, ConflictError, Reason, StoreError
 from airel.store import engines
 from airel.store import schema as t
 from airel.store.contract import ReadTx, WriteTx
+from airel.store.sql_evidence import EvidenceReads, EvidenceWrites, dumps_json
 
 T = TypeVar("T")
 
@@ -44,11 +44,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-class SqlReadTx:
+class SqlReadTx(EvidenceReads):
     """Read methods over one connection."""
 
     def __init__(self, conn: Connection) -> None:
@@ -236,56 +232,8 @@ class SqlReadTx:
                 yield _audit(row)
             last = rows[-1][0]
 
-    # -- validation evidence --
-    def get_profile(self, source_digest: str, options_key: str) -> ProfileRecord | None:
-        row = self.conn.execute(
-            sa.select(t.profiles).where(
-                t.profiles.c.source_digest == source_digest,
-                t.profiles.c.options_key == options_key,
-            )
-        ).first()
-        if row is None:
-            return None
-        return ProfileRecord(
-            digest=row.digest,
-            source_digest=row.source_digest,
-            options_key=row.options_key,
-            engine=row.engine,
-            rows=row.rows,
-            dataset_node=row.dataset_node,
-            body=json.loads(row.body_json),
-            created_at=row.created_at,
-            created_by=row.created_by,
-        )
 
-    def get_validation_run(self, run_id: str) -> ValidationRun | None:
-        row = self.conn.execute(
-            sa.select(t.validation_runs.c.body_json).where(t.validation_runs.c.run_id == run_id)
-        ).first()
-        return ValidationRun.model_validate_json(row[0]) if row else None
-
-    def list_validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
-        query = sa.select(t.validation_runs.c.body_json)
-        if current is not None:
-            query = query.where(t.validation_runs.c.current == current)
-        query = query.order_by(t.validation_runs.c.created_at, t.validation_runs.c.run_id)
-        return [ValidationRun.model_validate_json(r[0]) for r in self.conn.execute(query)]
-
-    def get_eval_record(self, record_id: str) -> EvalRecord | None:
-        row = self.conn.execute(
-            sa.select(t.eval_records.c.body_json).where(t.eval_records.c.record_id == record_id)
-        ).first()
-        return EvalRecord.model_validate_json(row[0]) if row else None
-
-    def list_eval_records(self, *, kind: str | None = None) -> list[EvalRecord]:
-        query = sa.select(t.eval_records.c.body_json)
-        if kind is not None:
-            query = query.where(t.eval_records.c.kind == kind)
-        query = query.order_by(t.eval_records.c.created_at, t.eval_records.c.record_id)
-        return [EvalRecord.model_validate_json(r[0]) for r in self.conn.execute(query)]
-
-
-class SqlWriteTx(SqlReadTx):
+class SqlWriteTx(EvidenceWrites, SqlReadTx):
     """Mutations; every one is counted so a transaction without an audit entry is refused."""
 
     def __init__(self, conn: Connection, head: tuple[int, str]) -> None:
@@ -306,54 +254,11 @@ class SqlWriteTx(SqlReadTx):
                 name=version.name,
                 version=version.version,
                 digest=version.digest,
-                fields_json=_dumps(version.fields),
+                fields_json=dumps_json(version.fields),
                 artifact_digest=version.artifact.digest if version.artifact else None,
-                parents_json=_dumps(list(version.parents)),
+                parents_json=dumps_json(list(version.parents)),
                 created_at=version.created_at,
                 created_by=version.created_by,
-            )
-        )
-
-    def insert_profile(self, record: ProfileRecord) -> None:
-        self.mutations += 1
-        self.conn.execute(
-            t.profiles.insert().values(
-                digest=record.digest,
-                source_digest=record.source_digest,
-                options_key=record.options_key,
-                engine=record.engine,
-                rows=record.rows,
-                dataset_node=record.dataset_node,
-                body_json=_dumps(record.body),
-                created_at=record.created_at,
-                created_by=record.created_by,
-            )
-        )
-
-    def insert_validation_run(self, run: ValidationRun) -> None:
-        self.mutations += 1
-        self.conn.execute(
-            t.validation_runs.insert().values(
-                run_id=run.run_id,
-                current=run.current,
-                reference=run.reference,
-                feature_view=run.feature_view,
-                passed=run.passed,
-                body_json=run.model_dump_json(),
-                created_at=run.created_at,
-            )
-        )
-
-    def insert_eval_record(self, record: EvalRecord) -> None:
-        self.mutations += 1
-        self.conn.execute(
-            t.eval_records.insert().values(
-                record_id=record.record_id,
-                kind=record.kind,
-                subject=record.subject,
-                passed=record.passed,
-                body_json=record.model_dump_json(),
-                created_at=record.created_at,
             )
         )
 

@@ -1,0 +1,124 @@
+"""Evidence tables of the SQL store: stored profiles, validation runs, eval records.
+
+Split from :mod:`airel.store.sql` by responsibility; the transaction classes there mix these
+in, so the queries share the connection and the audit-or-refuse rule of every write.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
+from airel.store import schema as t
+
+
+def dumps_json(value: object) -> str:
+    """Compact, key-sorted JSON text for the store's JSON columns."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class EvidenceReads:
+    """Reads of the evidence tables."""
+
+    conn: Connection
+
+    # -- validation evidence --
+    def get_profile(self, source_digest: str, options_key: str) -> ProfileRecord | None:
+        row = self.conn.execute(
+            sa.select(t.profiles).where(
+                t.profiles.c.source_digest == source_digest,
+                t.profiles.c.options_key == options_key,
+            )
+        ).first()
+        if row is None:
+            return None
+        return ProfileRecord(
+            digest=row.digest,
+            source_digest=row.source_digest,
+            options_key=row.options_key,
+            engine=row.engine,
+            rows=row.rows,
+            dataset_node=row.dataset_node,
+            body=json.loads(row.body_json),
+            created_at=row.created_at,
+            created_by=row.created_by,
+        )
+
+    def get_validation_run(self, run_id: str) -> ValidationRun | None:
+        row = self.conn.execute(
+            sa.select(t.validation_runs.c.body_json).where(t.validation_runs.c.run_id == run_id)
+        ).first()
+        return ValidationRun.model_validate_json(row[0]) if row else None
+
+    def list_validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
+        query = sa.select(t.validation_runs.c.body_json)
+        if current is not None:
+            query = query.where(t.validation_runs.c.current == current)
+        query = query.order_by(t.validation_runs.c.created_at, t.validation_runs.c.run_id)
+        return [ValidationRun.model_validate_json(r[0]) for r in self.conn.execute(query)]
+
+    def get_eval_record(self, record_id: str) -> EvalRecord | None:
+        row = self.conn.execute(
+            sa.select(t.eval_records.c.body_json).where(t.eval_records.c.record_id == record_id)
+        ).first()
+        return EvalRecord.model_validate_json(row[0]) if row else None
+
+    def list_eval_records(self, *, kind: str | None = None) -> list[EvalRecord]:
+        query = sa.select(t.eval_records.c.body_json)
+        if kind is not None:
+            query = query.where(t.eval_records.c.kind == kind)
+        query = query.order_by(t.eval_records.c.created_at, t.eval_records.c.record_id)
+        return [EvalRecord.model_validate_json(r[0]) for r in self.conn.execute(query)]
+
+
+class EvidenceWrites:
+    """Inserts into the evidence tables (each counted as a mutation needing an audit entry)."""
+
+    conn: Connection
+    mutations: int
+
+    def insert_profile(self, record: ProfileRecord) -> None:
+        self.mutations += 1
+        self.conn.execute(
+            t.profiles.insert().values(
+                digest=record.digest,
+                source_digest=record.source_digest,
+                options_key=record.options_key,
+                engine=record.engine,
+                rows=record.rows,
+                dataset_node=record.dataset_node,
+                body_json=dumps_json(record.body),
+                created_at=record.created_at,
+                created_by=record.created_by,
+            )
+        )
+
+    def insert_validation_run(self, run: ValidationRun) -> None:
+        self.mutations += 1
+        self.conn.execute(
+            t.validation_runs.insert().values(
+                run_id=run.run_id,
+                current=run.current,
+                reference=run.reference,
+                feature_view=run.feature_view,
+                passed=run.passed,
+                body_json=run.model_dump_json(),
+                created_at=run.created_at,
+            )
+        )
+
+    def insert_eval_record(self, record: EvalRecord) -> None:
+        self.mutations += 1
+        self.conn.execute(
+            t.eval_records.insert().values(
+                record_id=record.record_id,
+                kind=record.kind,
+                subject=record.subject,
+                passed=record.passed,
+                body_json=record.model_dump_json(),
+                created_at=record.created_at,
+            )
+        )
