@@ -33,6 +33,7 @@ from airel.services import (
     audit,
     bundles,
     components,
+    eval_llm,
     evaluation,
     lineage,
     openlineage,
@@ -344,6 +345,25 @@ class Client:
             candidate=Path(candidate),
             baseline_label=baseline_label,
             candidate_label=candidate_label,
+        )
+
+    def eval_run(
+        self,
+        suite: str | Path,
+        *,
+        target: str,
+        label: str,
+        model: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> EvalOutcome:
+        """Run an LLM/RAG/agent suite against a target (file, py:module:function, URL)."""
+        return eval_llm.run_llm_suite(
+            self.ctx,
+            suite_path=Path(suite),
+            target=target,
+            label=label,
+            model=model,
+            timeout_s=timeout_s,
         )
 
     def eval_record(self, record_id: str) -> EvalRecord:

@@ -1,4 +1,4 @@
-"""Commands: ``eval compare|report|list`` (issue 4)."""
+"""Commands: ``eval compare|run|report|list`` (issue 4)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,28 @@ def compare(
 
 
 @command
+def run(
+    suite: Annotated[Path, typer.Option(help="LLM eval suite YAML (task: llm).")],
+    target: Annotated[
+        str,
+        typer.Option(help="Outputs file, py:module:function, http(s)://… or openai:http(s)://…"),
+    ],
+    label: Annotated[str, typer.Option(help="Name of the evaluated system version.")],
+    model: Annotated[str | None, typer.Option(help="Model name for chat endpoints.")] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per item.")] = 30.0,
+    as_json: JsonOpt = False,
+) -> int:
+    """Run every case through the rules; exit 1 on any critical failure, error or timeout."""
+    outcome = client().eval_run(suite, target=target, label=label, model=model, timeout_s=timeout)
+    record = outcome.record
+    if as_json:
+        output.emit_json({"record_id": record.record_id, "passed": record.passed, **record.body})
+    else:
+        output.out.print(outcome.markdown, markup=False)
+    return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
+
+
+@command
 def report(record_id: str, as_json: JsonOpt = False) -> int:
     """The stored §8.4 report of a comparison."""
     record = client().eval_record(record_id)
@@ -89,6 +111,7 @@ def list_(as_json: JsonOpt = False) -> int:
 def register_commands(app: typer.Typer) -> None:
     """Attach these commands."""
     eval_app.command("compare")(compare)
+    eval_app.command("run")(run)
     eval_app.command("report")(report)
     eval_app.command("list")(list_)
     app.add_typer(eval_app, name="eval")

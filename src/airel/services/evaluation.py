@@ -53,7 +53,8 @@ def load_suite(ctx: Context, path: Path) -> EvalSuite:
     return parse_record(EvalSuite, doc.data, source=doc.source, lines=doc.lines)
 
 
-def _dataset(ctx: Context, ref: str) -> ComponentVersion:
+def dataset(ctx: Context, ref: str) -> ComponentVersion:
+    """The registered eval dataset (or dataset) a suite names; refused when unregistered."""
     with ctx.store.read() as tx:
         for kind in (ComponentKind.EVAL_DATASET, ComponentKind.DATASET):
             try:
@@ -81,7 +82,8 @@ def _evaluators(ctx: Context, suite: EvalSuite) -> list[str]:
     return nodes
 
 
-def _verified_table(ctx: Context, component: ComponentVersion) -> pa.Table:
+def verified_blob(ctx: Context, component: ComponentVersion) -> Path:
+    """The stored bytes of a dataset, re-hashed first: changed bytes are refused."""
     artifact = component.artifact
     if artifact is None:
         raise AirelError(
@@ -97,7 +99,11 @@ def _verified_table(ctx: Context, component: ComponentVersion) -> pa.Table:
             fix="restore the dataset or register a new version; run `airel artifact verify`",
             details={"problems": [c.problem for c in bad]},
         )
-    blob = ctx.blobs.path_of(artifact.digest)
+    return ctx.blobs.path_of(artifact.digest)
+
+
+def _verified_table(ctx: Context, component: ComponentVersion) -> pa.Table:
+    blob = verified_blob(ctx, component)
     return read_table(blob, sniff_format(blob))
 
 
@@ -175,7 +181,7 @@ def compare_predictions(
     critical: list[dict[str, Any]] = []
     passed = True
     for ds in suite.datasets:
-        component = _dataset(ctx, ds.ref)
+        component = dataset(ctx, ds.ref)
         table = _verified_table(ctx, component)
         joined = {
             side: join_scores(
