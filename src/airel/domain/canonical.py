@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from typing import Any
 
 import rfc8785
@@ -95,8 +94,3 @@ def check_digest(value: object, *, field: str = "digest") -> str:
         fix="let airel compute the digest from the artifact, or paste the full sha256 digest",
         details={"field": field},
     )
-
-
-def finite(value: float) -> bool:
-    """True for a finite float (JSON has no NaN or Infinity)."""
-    return not (math.isnan(value) or math.isinf(value))

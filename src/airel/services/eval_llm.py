@@ -25,12 +25,10 @@ from airel.domain.evalsuite import EvalSuite, EvalTask
 from airel.domain.evidence import EvalRecord
 from airel.errors import AirelError, Reason, ValidationError
 from airel.services.context import Context
-from airel.services.evaluation import EvalOutcome, load_suite, verified_blob
+from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, load_suite, verified_blob
 from airel.services.evaluation import dataset as registered_dataset
 from airel.store.contract import WriteTx
 from airel.store.sql import utc_now
-
-MAX_EXAMPLES = 20
 
 
 def _outputs_from_calls(cases: list[EvalCase], calls: list[Call]) -> list[Output]:

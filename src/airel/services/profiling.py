@@ -19,7 +19,7 @@ from airel.adapters.arrow_engine import ProfileOptions, profile_path
 from airel.adapters.arrow_sources import Source
 from airel.adapters.blobs import hash_file, tree_manifest
 from airel.domain.canonical import canonical_bytes, digest_bytes, digest_of
-from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.components import ComponentKind, ComponentVersion
 from airel.domain.evidence import ProfileRecord
 from airel.domain.profile import Profile, profile_from_dict, profile_to_dict
 from airel.errors import AirelError, NotFoundError, Reason, ValidationError
@@ -246,9 +246,3 @@ def get_or_compute(
         return record
 
     return profile, ctx.store.write(write), True
-
-
-def component_for(ctx: Context, node: str) -> ComponentVersion | None:
-    """The registered component behind a node id, if any."""
-    with ctx.store.read() as tx:
-        return tx.get_component(ComponentKey.from_node(node))
