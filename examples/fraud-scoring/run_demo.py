@@ -300,7 +300,7 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
                 "name": "COST-THRESHOLD",
                 "version": "1",
                 "evaluator_type": "metric",
-                "thresholds": {"cost_missed_fraud_eur": 180, "cost_false_decline_eur": 12},
+                "thresholds": {"cost_missed_fraud_eur": 500, "cost_false_decline_eur": 12},
             },
         ),
         (
@@ -316,16 +316,22 @@ def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def write_regression_set(work: Path) -> int:
-    """Every past incident becomes a regression case (E1): confirmed frauds from
-    card-not-present bursts and from new cards used abroad. Must-pass: a missed one is a
-    critical failure."""
+    """Every past incident becomes a regression case (E1): the night-time card-testing attacks
+    production missed (several quick online payments within an hour, before 06:00) and
+    account takeovers of new cards abroad. Must-pass: a missed one is a critical failure."""
     table = pq.read_table(work / "data" / "validation.parquet")
-    burst = pc.and_(
-        pc.equal(table["channel"], "ecommerce"), pc.greater_equal(table["txn_count_1h"], 3)
+    testing = pc.and_(
+        pc.and_(
+            pc.equal(table["channel"], "ecommerce"), pc.greater_equal(table["txn_count_1h"], 3)
+        ),
+        pc.less(table["hour_of_day"], 6),
     )
-    abroad = pc.and_(table["is_cross_border"], pc.less(table["card_age_days"], 30))
+    takeover = pc.and_(
+        pc.and_(table["is_cross_border"], pc.less(table["card_age_days"], 21)),
+        pc.greater_equal(table["distinct_merchants_24h"], 3),
+    )
     fraud = pc.equal(table["label_fraud"], 1)
-    incidents = table.filter(pc.and_(fraud, pc.or_(burst, abroad)))
+    incidents = table.filter(pc.and_(fraud, pc.or_(testing, takeover)))
     pq.write_table(incidents, work / "data" / "regression.parquet")
     return incidents.num_rows
 
@@ -415,6 +421,121 @@ def validate_data(work: Path) -> None:
     print("   the card is in validation-card.md and stored as evidence)")
 
 
+CANDIDATE = "FRAUD-SCORING-2026-002"
+IDENTITIES = """
+# Who holds which approver roles (G6). The REST API's authentication replaces this later.
+[identities]
+mara-okafor = ["model_risk"]
+lena-vos = ["compliance"]
+sam-de-wit = ["business_owner"]
+release-manager = ["release_manager", "business_owner"]
+"""
+
+
+def latest_ids() -> tuple[str, str]:
+    """The ids of the last eval comparison and validation run in the store."""
+    client = Client(actor="fraud-ml-pipeline")
+    try:
+        comparison = [r for r in client.eval_records() if r.kind == "comparison"][-1]
+        validation = client.validation_runs()[-1]
+        return comparison.record_id, validation.run_id
+    finally:
+        client.close()
+
+
+def write_scoring_snapshot(work: Path) -> tuple[Path, Path]:
+    """The fix for G3: the serving path recomputes features with the training code (no skew),
+    and the scoring snapshot carries only model inputs — no post-outcome chargeback date and no
+    restricted vulnerable-customer flag (that one stays for fairness slices in offline eval)."""
+    table = pq.read_table(work / "data" / "validation.parquet")
+    table = table.drop_columns(["chargeback_date", "vulnerable_customer"])
+    snapshot, serving = (
+        work / "data" / "scoring_snapshot.parquet",
+        work / "data" / "serving.parquet",
+    )
+    pq.write_table(table, snapshot)
+    pq.write_table(table.drop_columns(["label_fraud"]), serving)
+    return snapshot, serving
+
+
+def gate_release(work: Path) -> int:
+    """The gate step (issue 5): evidence → G0–G4 decisions, an exception, the §8.1 memo."""
+    step("gate evidence: CI results (G2), then the eval comparison and validation run (G3, G4)")
+    (work / "airel.toml").write_text(IDENTITIES, encoding="utf-8")
+    eval_id, monitoring_run = latest_ids()
+    airel(
+        "evidence",
+        "add",
+        CANDIDATE,
+        "--kind",
+        "ci",
+        "--source",
+        "ci run 4711",
+        "--metric",
+        "ci_tests_failed=0",
+        "--metric",
+        "ci_container_built=true",
+        "--metric",
+        "ci_critical_cves=0",
+        "--metric",
+        "ci_unplanned_low_cves=0",
+    )
+    airel("evidence", "link", CANDIDATE, "--eval", eval_id)
+    airel("evidence", "link", CANDIDATE, "--validation", monitoring_run)
+    step("gate check G0–G4: the validation above found skew, leakage and a restricted feature")
+    airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
+    step("fix the serving path and the scoring snapshot, validate again, link the new run")
+    snapshot, serving = write_scoring_snapshot(work)
+    airel(
+        "validate",
+        "--current",
+        str(snapshot.relative_to(work)),
+        "--reference",
+        "FRAUD-TRAIN-2026H1:1",
+        "--serving",
+        str(serving.relative_to(work)),
+        "--spec",
+        "fraud-auth-features:11",
+        "--use-case",
+        "fraud-detection",
+        "--as-of",
+        "2026-05-26T00:00:00+00:00",
+    )
+    airel("evidence", "link", CANDIDATE, "--validation", latest_ids()[1])
+    step("gate check G0–G4: one soft finding (the restricted column is absent on purpose)")
+    airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
+    step("segregation of duties: the release manager froze the bundle and cannot sign for it")
+    airel(
+        "--actor", "release-manager", "approve", CANDIDATE, "--role", "business_owner", check=False
+    )
+    step("model risk records an exception for the soft finding, with conditions")
+    airel(
+        "--actor",
+        "mara-okafor",
+        "gate",
+        "except",
+        CANDIDATE,
+        "--rule",
+        "validation-soft",
+        "--reason",
+        "vulnerable_customer is excluded from scoring by design (ACL); "
+        "fairness for the segment is measured offline",
+        "--segment",
+        "vulnerable customers",
+        "--human-review",
+        "declines of vulnerable customers are reviewed by an analyst",
+        "--expires",
+        "30d",
+    )
+    step("gate check G0–G4: limited go with conditions")
+    code = airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
+    airel("gate", "memo", CANDIDATE, "--out", "gate-memo.md", "--html", "gate-memo.html")
+    print("  (the §8.1 gate memo is in gate-memo.md and gate-memo.html)")
+    step("a second candidate: the production release has no rollback target — no-go")
+    airel("gate", "check", "FRAUD-SCORING-2026-001", "--through", "G4", check=False)
+    return code
+
+
 def main() -> int:
     """Run the demo; return the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -467,10 +588,11 @@ def main() -> int:
 
     validate_data(work)
     evaluate_models()
+    gate_code = gate_release(work)
 
     show_evidence()
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; store: {work / '.airel'}")
-    return code
+    return code or gate_code
 
 
 if __name__ == "__main__":

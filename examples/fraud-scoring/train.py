@@ -81,7 +81,6 @@ CANDIDATE = ModelSpec(
         "amount_sum_24h",
         "distinct_merchants_24h",
         "hour_of_day",
-        "vulnerable_customer",
     ),
     categorical=("currency", "merchant_category", "channel", "country"),
 )

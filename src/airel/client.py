@@ -16,6 +16,8 @@ from typing import Any
 from airel.adapters.arrow_engine import ProfileOptions
 from airel.adapters.blobs import BlobStore
 from airel.adapters.documents import ParseLimits
+from airel.adapters.llm_judge import Judgement
+from airel.client_gates import GateClient
 from airel.config import Settings, load_settings
 from airel.domain.alias import Alias, AliasMove
 from airel.domain.artifact import BlobCheck
@@ -23,10 +25,11 @@ from airel.domain.audit import ChainReport
 from airel.domain.bundle import BundleSpec, ComponentChange, FrozenBundle
 from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
+from airel.domain.evalsuite import EvalTask
 from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.lineage import Direction, LineageGraph
 from airel.domain.profile import Profile
-from airel.errors import Reason, StoreError
+from airel.errors import Reason, StoreError, ValidationError
 from airel.services import (
     aliases,
     artifacts,
@@ -34,6 +37,8 @@ from airel.services import (
     bundles,
     components,
     eval_llm,
+    eval_llm_compare,
+    eval_single,
     evaluation,
     lineage,
     openlineage,
@@ -42,7 +47,7 @@ from airel.services import (
 )
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
-from airel.services.context import Context
+from airel.services.context import ConfiguredIdentities, Context
 from airel.services.evaluation import EvalOutcome
 from airel.services.reproducibility import ReproReport, reproducibility
 from airel.services.validation import ValidationOutcome
@@ -51,7 +56,7 @@ from airel.store.contract import WriteTx
 from airel.store.sql import SqlStore
 
 
-class Client:
+class Client(GateClient):
     """The airel SDK. ``Client()`` uses ./.airel (or airel.toml / AIREL_* settings)."""
 
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
@@ -96,6 +101,7 @@ class Client:
                 blobs=BlobStore(self.settings.artifact_root),
                 actor=self.settings.actor,
                 limits=ParseLimits(max_bytes=self.settings.max_document_bytes),
+                identity=ConfiguredIdentities(self.settings.identities),
             )
         return self._ctx
 
@@ -336,8 +342,31 @@ class Client:
         candidate: str | Path,
         baseline_label: str = "baseline",
         candidate_label: str = "candidate",
+        baseline_model: str | None = None,
+        candidate_model: str | None = None,
+        judge_endpoint: str | None = None,
+        timeout_s: float = 30.0,
     ) -> EvalOutcome:
-        """Compare candidate with baseline predictions on a suite; store the §8.4 report."""
+        """Compare candidate with baseline on a suite; store the §8.4 report.
+
+        A classifier suite compares two prediction files. A ``task: llm`` suite runs two
+        targets (as :meth:`eval_run` takes them) on the same cases; ``baseline_model`` and
+        ``candidate_model`` name the models of chat endpoints, and ``judge_endpoint`` (else
+        ``AIREL_JUDGE_ENDPOINT``) serves the suite's judge evaluators.
+        """
+        if eval_llm_compare.suite_task(self.ctx, Path(suite)) is EvalTask.LLM:
+            return eval_llm_compare.compare_llm(
+                self.ctx,
+                suite_path=Path(suite),
+                baseline=str(baseline),
+                candidate=str(candidate),
+                baseline_label=baseline_label,
+                candidate_label=candidate_label,
+                baseline_model=baseline_model,
+                candidate_model=candidate_model,
+                judge_endpoint=judge_endpoint or self.settings.judge_endpoint,
+                timeout_s=timeout_s,
+            )
         return evaluation.compare_predictions(
             self.ctx,
             suite_path=Path(suite),
@@ -355,8 +384,24 @@ class Client:
         label: str,
         model: str | None = None,
         timeout_s: float = 30.0,
+        judge_endpoint: str | None = None,
     ) -> EvalOutcome:
-        """Run an LLM/RAG/agent suite against a target (file, py:module:function, URL)."""
+        """Run a suite against one system: a classifier suite on a predictions file (metrics
+        with bootstrap CIs, absolute thresholds, must-pass sets), an LLM/RAG/agent suite on a
+        target (outputs file, ``py:module:function``, ``http(s)://…``, ``openai:…``).
+
+        ``judge_endpoint`` (else ``AIREL_JUDGE_ENDPOINT``) serves the suite's judge evaluators.
+        """
+        if eval_llm_compare.suite_task(self.ctx, Path(suite)) is EvalTask.CLASSIFIER:
+            if target.startswith(("py:", "http://", "https://", "openai:")):
+                raise ValidationError(
+                    Reason.INVALID_VALUE,
+                    f"a classifier suite is run on a predictions file, not {target!r}",
+                    fix="score the eval datasets and pass the predictions file as --target",
+                )
+            return eval_single.run_classifier_suite(
+                self.ctx, suite_path=Path(suite), predictions=Path(target), label=label
+            )
         return eval_llm.run_llm_suite(
             self.ctx,
             suite_path=Path(suite),
@@ -364,7 +409,13 @@ class Client:
             label=label,
             model=model,
             timeout_s=timeout_s,
+            judge_endpoint=judge_endpoint or self.settings.judge_endpoint,
         )
+
+    def eval_rejudge(self, record_id: str) -> dict[str, list[Judgement]]:
+        """Re-parse a stored run's or comparison's raw judge responses, by evaluator
+        (comparisons: ``baseline/REF`` and ``candidate/REF``); no endpoint is called."""
+        return eval_llm.rejudge_record(self.ctx, record_id)
 
     def eval_record(self, record_id: str) -> EvalRecord:
         """A stored eval record."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airel.domain.approvals import Role, parse_role
 from airel.domain.names import NameClass, check_name
 from airel.errors import AirelError, Reason, StoreError
 
@@ -57,8 +58,15 @@ VARIABLES: tuple[Variable, ...] = (
         float,
         "seconds a SQLite writer waits for the lock (default 5)",
     ),
+    Variable(
+        "judge_endpoint",
+        "AIREL_JUDGE_ENDPOINT",
+        str,
+        "OpenAI-compatible endpoint of LLM judge evaluators (default: none)",
+    ),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
+_IDENTITIES = "[identities]"  # key of the parsed identities table among a file's settings
 
 
 @dataclass(frozen=True)
@@ -71,14 +79,22 @@ class Settings:
     actor: str
     max_document_bytes: int
     busy_timeout_s: float
+    judge_endpoint: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    # [identities] in airel.toml: who holds which approver roles (G6)
+    identities: Mapping[str, frozenset[Role]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict[str, str]]:
         """Values and sources for ``airel config show``."""
         out: dict[str, dict[str, str]] = {}
         for var in VARIABLES:
             value = getattr(self, var.name)
-            shown = _redact(value) if var.name == "database_url" else str(value)
+            if value is None:
+                shown = ""
+            elif var.name in ("database_url", "judge_endpoint"):
+                shown = _redact(value)
+            else:
+                shown = str(value)
             out[var.name] = {
                 "value": shown,
                 "source": self.sources.get(var.name, "default"),
@@ -123,6 +139,39 @@ def _coerce(var: Variable, raw: Any, source: str) -> Any:
         ) from None
 
 
+def _identities(raw: Any, path: Path) -> dict[str, frozenset[Role]]:
+    """``[identities]``: ``alice = ["model_risk", "compliance"]``; unknown roles refused."""
+    if not isinstance(raw, dict):
+        raise StoreError(
+            Reason.CONFIG_INVALID, f"{path}: [identities] must be a table", fix="fix it"
+        )
+    out: dict[str, frozenset[Role]] = {}
+    for name, roles in raw.items():
+        try:
+            check_name(name, NameClass.ACTOR, field="identities")
+        except AirelError as exc:
+            raise StoreError(Reason.CONFIG_INVALID, f"{path}: {exc.message}", fix=exc.fix) from None
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise StoreError(
+                Reason.CONFIG_INVALID,
+                f"{path}: identities.{name} must be a list of role names",
+                fix=f'write e.g. {name} = ["model_risk"]',
+            )
+        held: set[Role] = set()
+        for role in roles:
+            try:
+                held.add(parse_role(role))
+            except AirelError as exc:
+                raise StoreError(
+                    Reason.CONFIG_INVALID,
+                    f"{path}: identities.{name} names unknown role {role!r}",
+                    fix=exc.fix,
+                    details={"identity": name, "role": role},
+                ) from None
+        out[name] = frozenset(held)
+    return out
+
+
 def _toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -130,7 +179,9 @@ def _toml(path: Path) -> dict[str, Any]:
         raise StoreError(
             Reason.CONFIG_INVALID, f"cannot read {path}: {exc}", fix="fix or remove the file"
         ) from None
-    section = data.get("airel", data)
+    if "airel" not in data:
+        data = {"airel": {k: v for k, v in data.items() if k != "identities"}, **data}
+    section = data["airel"]
     if not isinstance(section, dict):
         raise StoreError(Reason.CONFIG_INVALID, f"{path}: [airel] must be a table", fix="fix it")
     unknown = sorted(set(section) - set(_BY_NAME))
@@ -140,7 +191,10 @@ def _toml(path: Path) -> dict[str, Any]:
             f"{path}: unknown setting(s) {', '.join(unknown)}",
             fix=f"allowed settings: {', '.join(_BY_NAME)}",
         )
-    return section
+    out = dict(section)
+    if "identities" in data:
+        out[_IDENTITIES] = _identities(data["identities"], path)
+    return out
 
 
 def load_settings(
@@ -156,8 +210,12 @@ def load_settings(
     sources: dict[str, str] = {}
 
     config_file = Path(env["AIREL_CONFIG"]) if env.get("AIREL_CONFIG") else base / "airel.toml"
+    identities: dict[str, frozenset[Role]] = {}
     if config_file.is_file():
         for key, raw in _toml(config_file).items():
+            if key == _IDENTITIES:
+                identities = raw
+                continue
             values[key] = _coerce(_BY_NAME[key], raw, str(config_file))
             sources[key] = str(config_file.name)
     for var in VARIABLES:
@@ -189,7 +247,9 @@ def load_settings(
         actor=actor,
         max_document_bytes=values.get("max_document_bytes", 1_048_576),
         busy_timeout_s=values.get("busy_timeout_s", 5.0),
+        judge_endpoint=values.get("judge_endpoint"),
         sources=sources,
+        identities=identities,
     )
 
 

@@ -68,6 +68,20 @@ class Reason(StrEnum):
     EVAL_WEIGHT_INVALID = "EVAL_WEIGHT_INVALID"  # a sample weight is negative, NaN or infinite
     EVAL_SLICE_INVALID = "EVAL_SLICE_INVALID"  # a slice mask is not boolean or its name is reserved
     EVAL_METRIC_UNKNOWN = "EVAL_METRIC_UNKNOWN"  # a metric name airel's evaluators do not define
+    POLICY_UNKNOWN_METRIC = "POLICY_UNKNOWN_METRIC"  # a gate rule names a metric airel lacks
+    POLICY_UNKNOWN_GATE = "POLICY_UNKNOWN_GATE"  # a policy names a gate outside G0-G9
+    POLICY_RULE_SYNTAX = "POLICY_RULE_SYNTAX"  # a rule expression does not parse (CEL)
+    POLICY_RULE_TYPE = "POLICY_RULE_TYPE"  # a rule is not boolean or mixes types / thresholds
+    POLICY_CYCLE = "POLICY_CYCLE"  # policies extend each other in a cycle
+    POLICY_CONTRADICTION = "POLICY_CONTRADICTION"  # policy parts that cannot all hold
+    UNKNOWN_ROLE = "UNKNOWN_ROLE"  # an approver role airel does not define
+    ROLE_NOT_HELD = "ROLE_NOT_HELD"  # the identity is not configured to hold that role
+    SELF_APPROVAL = "SELF_APPROVAL"  # the submitter of a release approving it
+    DUPLICATE_APPROVER = "DUPLICATE_APPROVER"  # one person filling two roles on one release
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"  # an approval or waiver past its expiry
+    APPROVAL_DIGEST_MISMATCH = "APPROVAL_DIGEST_MISMATCH"  # signed for another bundle digest
+    WAIVER_INVALID = "WAIVER_INVALID"  # an exception / risk acceptance lacking scope, expiry…
+    CLOCK_SKEW = "CLOCK_SKEW"  # a timestamp in the future beyond the allowed skew
     # -- not found (NotFoundError) --
     COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
     ALIAS_NOT_FOUND = "ALIAS_NOT_FOUND"  # no such alias
@@ -77,11 +91,14 @@ class Reason(StrEnum):
     AMBIGUOUS_REFERENCE = "AMBIGUOUS_REFERENCE"  # a bare name matching several versions
     ARTIFACT_MISSING = "ARTIFACT_MISSING"  # an artifact file or blob does not exist
     PLUGIN_NOT_FOUND = "PLUGIN_NOT_FOUND"  # no installed plugin has that name in its group
+    DECISION_NOT_FOUND = "DECISION_NOT_FOUND"  # no such gate decision
+    EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"  # no stored validation run / eval record to link
     # -- conflicts (ConflictError) --
     VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
     RELEASE_CONFLICT = "RELEASE_CONFLICT"  # same release id already frozen with other content
     STALE_VERSION = "STALE_VERSION"  # compare-and-set lost: the record changed since read
     DUPLICATE_RECORD = "DUPLICATE_RECORD"  # the database refused a second record with one key
+    APPROVAL_REPLAYED = "APPROVAL_REPLAYED"  # an approval id presented a second time
     # -- integrity (IntegrityError) --
     HASH_MISMATCH = "HASH_MISMATCH"  # declared digest differs from the content's digest
     # -- store (StoreError) --

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 from pyarrow import ipc
 
@@ -34,7 +35,8 @@ class ScoredItems:
 
 
 def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None) -> pa.Table:
-    """Read a whole Parquet/CSV/Arrow file (eval sets are small next to training data)."""
+    """Read a whole Parquet/CSV/Arrow/JSON Lines file (eval sets are small next to training
+    data)."""
     if not path.is_file():
         raise NotFoundError(
             Reason.ARTIFACT_MISSING,
@@ -46,6 +48,8 @@ def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None) -> pa
             table = pq.read_table(path)
         elif fmt == "csv":
             table = pacsv.read_csv(path)
+        elif fmt == "jsonl":
+            table = pajson.read_json(path)
         elif fmt == "arrow":
             with pa.memory_map(str(path)) as source:
                 table = ipc.open_file(source).read_all()
@@ -53,13 +57,13 @@ def read_table(path: Path, fmt: str, columns: Sequence[str] | None = None) -> pa
             raise ValidationError(
                 Reason.INVALID_VALUE,
                 f"unsupported format {fmt!r}",
-                fix="use Parquet, CSV or Arrow IPC",
+                fix="use Parquet, CSV, JSON Lines or Arrow IPC",
             )
     except (pa.ArrowInvalid, OSError) as exc:
         raise ParseError(
             Reason.DATA_UNREADABLE,
             f"cannot read {path.name}: {exc}",
-            fix="check that the file is a complete Parquet, CSV or Arrow file",
+            fix="check that the file is a complete Parquet, CSV, JSON Lines or Arrow file",
         ) from None
     if columns is not None:
         missing = [c for c in columns if c not in table.column_names]

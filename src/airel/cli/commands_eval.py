@@ -13,24 +13,52 @@ from airel.cli.app import JsonOpt, client, command
 eval_app = typer.Typer(help="Offline evaluation: baseline vs candidate.", no_args_is_help=True)
 
 
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="OpenAI-compatible endpoint for judge evaluators (else AIREL_JUDGE_ENDPOINT)."
+    ),
+]
+TARGET_HELP = "outputs file, py:module:function, http(s)://… or openai:http(s)://…"
+
+
 @command
 def compare(
     suite: Annotated[Path, typer.Option(help="Eval suite YAML.")],
-    baseline: Annotated[Path, typer.Option(help="Baseline predictions (id, score).")],
-    candidate: Annotated[Path, typer.Option(help="Candidate predictions (id, score).")],
+    baseline: Annotated[
+        str, typer.Option(help=f"Baseline: predictions (id, score); LLM suites: {TARGET_HELP}.")
+    ],
+    candidate: Annotated[
+        str, typer.Option(help=f"Candidate: predictions (id, score); LLM suites: {TARGET_HELP}.")
+    ],
     baseline_label: Annotated[str, typer.Option(help="Name of the baseline.")] = "baseline",
     candidate_label: Annotated[str, typer.Option(help="Name of the candidate.")] = "candidate",
+    baseline_model: Annotated[
+        str | None, typer.Option(help="LLM suites: model name for a chat endpoint baseline.")
+    ] = None,
+    candidate_model: Annotated[
+        str | None, typer.Option(help="LLM suites: model name for a chat endpoint candidate.")
+    ] = None,
+    judge_endpoint: JudgeOpt = None,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="LLM suites: seconds per item and judge call.")
+    ] = 30.0,
     report: Annotated[Path | None, typer.Option(help="Write the §8.4 report here.")] = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Compare on every suite dataset with paired bootstrap CIs; exit 1 when a hard threshold
-    fails or is inconclusive, or on any critical failure."""
+    fails or is inconclusive, or on any critical failure (LLM suites: also on any candidate
+    error or timeout)."""
     outcome = client().eval_compare(
         suite,
         baseline=baseline,
         candidate=candidate,
         baseline_label=baseline_label,
         candidate_label=candidate_label,
+        baseline_model=baseline_model,
+        candidate_model=candidate_model,
+        judge_endpoint=judge_endpoint,
+        timeout_s=timeout,
     )
     record = outcome.record
     if report is not None:
@@ -51,21 +79,38 @@ def compare(
 
 @command
 def run(
-    suite: Annotated[Path, typer.Option(help="LLM eval suite YAML (task: llm).")],
+    suite: Annotated[Path, typer.Option(help="Eval suite YAML (task: classifier or llm).")],
     target: Annotated[
         str,
-        typer.Option(help="Outputs file, py:module:function, http(s)://… or openai:http(s)://…"),
+        typer.Option(
+            help="Classifier: a predictions file (id, score). LLM: an outputs file, "
+            "py:module:function, http(s)://… or openai:http(s)://…"
+        ),
     ],
     label: Annotated[str, typer.Option(help="Name of the evaluated system version.")],
     model: Annotated[str | None, typer.Option(help="Model name for chat endpoints.")] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per item.")] = 30.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds per item and judge call.")
+    ] = 30.0,
+    judge_endpoint: JudgeOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
-    """Run every case through the rules; exit 1 on any critical failure, error or timeout."""
-    outcome = client().eval_run(suite, target=target, label=label, model=model, timeout_s=timeout)
+    """Evaluate one system on a suite. Classifier: every metric with a bootstrap CI, absolute
+    thresholds, must-pass regression/red-team sets. LLM: every case through the rules and the
+    suite's judge and plugin evaluators. Exit 1 on any critical failure, error, timeout or
+    evaluator error, or a hard threshold not passed."""
+    outcome = client().eval_run(
+        suite,
+        target=target,
+        label=label,
+        model=model,
+        timeout_s=timeout,
+        judge_endpoint=judge_endpoint,
+    )
     record = outcome.record
     if as_json:
-        output.emit_json({"record_id": record.record_id, "passed": record.passed, **record.body})
+        body = {k: v for k, v in record.body.items() if k != "report"}
+        output.emit_json({"record_id": record.record_id, "passed": record.passed, **body})
     else:
         output.out.print(outcome.markdown, markup=False)
     return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
@@ -73,7 +118,7 @@ def run(
 
 @command
 def report(record_id: str, as_json: JsonOpt = False) -> int:
-    """The stored §8.4 report of a comparison."""
+    """The stored report: the §8.4 report of a comparison, the summary of a run."""
     record = client().eval_record(record_id)
     if as_json:
         output.emit_json(record)

@@ -14,9 +14,13 @@ from airel.cli import (
     commands_bundle,
     commands_data,
     commands_eval,
+    commands_gate,
+    commands_policy,
     commands_registry,
 )
 from airel.cli.app import app
+
+__all__ = ["app", "main"]
 
 for _module in (
     commands_admin,
@@ -24,6 +28,8 @@ for _module in (
     commands_bundle,
     commands_data,
     commands_eval,
+    commands_gate,
+    commands_policy,
     commands_audit,
 ):
     _module.register_commands(app)

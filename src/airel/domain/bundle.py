@@ -84,6 +84,21 @@ class EvalSection(_Section):
     eval_run_ids: list[Str] = Field(default_factory=list)
 
 
+class ScopeSection(_Section):
+    """Scope (§4.3 G0, §8.1): what the release may and may not be used for, and by whom."""
+
+    approved_use: list[Str] = Field(default_factory=list)
+    prohibited_use: list[Str] = Field(default_factory=list)
+    customer_impact: Str | None = None
+    human_role: Str | None = None
+
+    def recorded(self) -> bool:
+        """True when approved use, prohibited use, customer impact and human role are set."""
+        return bool(
+            self.approved_use and self.prohibited_use and self.customer_impact and self.human_role
+        )
+
+
 class TrafficStart(StrEnum):
     """Where a release's traffic plan starts (§5.6)."""
 
@@ -134,6 +149,7 @@ class BundleSpec(BaseModel):
     risk_tier: RiskTier
     pipeline_type: PipelineType | None = None
     description: str | None = Field(default=None, max_length=4096)
+    scope: ScopeSection = Field(default_factory=ScopeSection)
     code: CodeSection = Field(default_factory=CodeSection)
     data: DataSection = Field(default_factory=DataSection)
     features: FeaturesSection = Field(default_factory=FeaturesSection)

@@ -17,13 +17,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from airel.domain.artifact import ArtifactRef
 from airel.domain.canonical import check_digest, digest_bytes, digest_of
+from airel.domain.eval_llm_thresholds import parse_pass_threshold
 from airel.domain.names import NameClass, check_name
 from airel.domain.tiers import RiskTier, parse_risk_tier
-from airel.domain.validation import as_field_problem
+from airel.domain.validation import FieldProblem, as_field_problem
 from airel.errors import Reason, ValidationError
 
 
@@ -278,12 +286,42 @@ class EvalDatasetSpec(_Spec):
 
 
 class EvaluatorSpec(_Spec):
-    """E1: a versioned evaluator (metric, rule, judge, human rubric or plugin)."""
+    """E1: a versioned evaluator (metric, rule, judge, human rubric or plugin).
+
+    A ``judge`` names the model it asks (``judge_model_name``, as the endpoint knows it) and
+    its ``prompt_template`` and ``rubric``, so a change to any of them is a new version; the
+    endpoint itself is deployment configuration. A ``plugin`` names its entry point in the
+    ``airel.evaluators`` group. Judges and plugins state pass-rate ``thresholds``
+    (:mod:`airel.domain.eval_llm_thresholds`).
+    """
 
     evaluator_type: Literal["metric", "rule", "judge", "human", "plugin"]
     entry_point: Text | None = None
     thresholds: dict[str, Any] = Field(default_factory=dict)
     judge_model: Ref | None = None
+    judge_model_name: Text | None = None
+    prompt_template: str | None = Field(default=None, min_length=1, max_length=65_536)
+    rubric: str | None = Field(default=None, max_length=65_536)
+
+    @model_validator(mode="after")
+    def _type_needs(self) -> EvaluatorSpec:
+        needs = {
+            "judge": ("judge_model_name", "prompt_template"),
+            "plugin": ("entry_point",),
+        }.get(self.evaluator_type, ())
+        for name in needs:
+            if getattr(self, name) is None:
+                raise FieldProblem(
+                    ValidationError(
+                        Reason.MISSING_FIELD,
+                        f"a {self.evaluator_type} evaluator needs {name}",
+                        fix=f"add {name} to the evaluator spec",
+                        details={"field": name},
+                    )
+                )
+        if self.evaluator_type in ("judge", "plugin"):
+            as_field_problem(parse_pass_threshold, self.thresholds)
+        return self
 
 
 class CodeSpec(_Spec):

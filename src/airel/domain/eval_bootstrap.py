@@ -1,4 +1,4 @@
-"""Paired bootstrap of a metric's candidate − baseline delta (E3), fast for ROC AUC.
+"""Bootstrap CIs of classifier metrics (E3): paired deltas and single models, vectorised.
 
 **Resampling.** Each resample gives every item a Poisson(1) weight (the "Poisson bootstrap":
 the multinomial counts of a classic bootstrap are, for large n, independent Poisson(1)). The
@@ -8,7 +8,9 @@ weights in a resample. A resample in which a class gets no weight leaves the met
 such resamples are dropped and counted (``valid_resamples``); below 90% valid the CI is
 undefined. Resamples run in blocks of :data:`BLOCK` with one ``SeedSequence(seed).spawn``
 child per block, on ``workers`` threads — results depend on the seed only, never on the number
-of threads.
+of threads. Each metric has a *kernel*: everything that does not depend on the weights (sorts,
+bins, tie groups) is computed once, and the weights are drawn directly in the order the kernel
+wants them, so a resample costs a few linear passes, never a sort or a metric call.
 
 **Rank-based weighted AUC.** With weights ``w``, ``AUC = Σ_pos w_p · (N_below(p) + ½ N_tie(p))
 / (W_pos · W_neg)``, where ``N_below`` and ``N_tie`` are the weights of negatives scoring
@@ -20,11 +22,26 @@ unchanged) so the gather stays on the smaller class. :func:`weighted_auc` expose
 with arbitrary weights; with integer weights it equals scikit-learn's
 ``roc_auc_score(sample_weight=...)``.
 
-**CIs** are percentile intervals ``[q(α/2), q(1 − α/2)]`` of the replicates, for each model, for
-the delta ``b − a`` (``a`` is the baseline, ``b`` the candidate) and for the relative delta
-``(b − a) / |a|`` (replicates where ``a`` is 0 are dropped). Point values are on the full data.
-Brier is vectorised per resample too; ``pr_auc`` and ``ece`` take the generic path (the metric
-function with ``sample_weight`` per resample), which is much slower on large data.
+**Average precision** (``pr_auc``, scikit-learn's step-wise definition, no interpolation):
+``AP = Σ_k (R_k − R_{k−1}) · P_k`` over the distinct score thresholds ``k`` in descending
+order, with ``TP_k`` and ``FP_k`` the weights of positives and negatives scoring ``≥`` the
+threshold. Only thresholds holding a positive move the recall, so the kernel keeps, per model,
+the positives sorted by descending score with the end of each tie group, and for each group the
+number of negatives scoring at least as high. A resample is then a cumulative sum of the
+positives' weights (``TP`` at the group ends), one of the negatives' weights gathered at those
+counts (``FP``), and a dot product — equal to ``average_precision_score(sample_weight=w)``.
+
+**ECE** uses the metric's fixed bins (:func:`~airel.domain.eval_metrics.ece_bins`, from the
+unweighted scores). Items are sorted by bin once per model, so a resample's per-bin sums
+``Σ w·(y − score)`` (``= W_b · (mean y − mean score)``) are one ``np.add.reduceat``, and
+``ECE = Σ_b |…| / Σ w``. Brier is one dot product per model. :func:`weighted_values` runs any
+kernel on given weights (the equality tests use it).
+
+**CIs** are percentile intervals ``[q(α/2), q(1 − α/2)]`` of the replicates.
+:func:`paired_bootstrap` gives them for each model, for the delta ``b − a`` (``a`` is the
+baseline, ``b`` the candidate) and for the relative delta ``(b − a) / |a|`` (replicates where
+``a`` is 0 are dropped); :func:`bootstrap_ci` for one model (the same replicates as the
+baseline side of a paired run with the same seed). Point values are on the full data.
 """
 
 from __future__ import annotations
@@ -43,6 +60,7 @@ from airel.domain.eval_metrics import (
     LabelArray,
     MetricValue,
     check_inputs,
+    ece_bins,
     metric_def,
 )
 from airel.errors import Reason, ValidationError
@@ -176,60 +194,201 @@ class DeltaCI:
         }
 
 
-Replicator = Callable[[np.random.Generator], tuple[float, float]]
+Kernel = Callable[[npt.NDArray[Any]], list[float]]
 
 
-def _replicator(metric: str, labels: LabelArray, a: FloatArray, b: FloatArray) -> Replicator:
-    n = len(labels)
-    if metric == "roc_auc":
-        plan = _rank_plan(labels, [a, b])
-        n_pos = len(plan.pos)
+@dataclass(frozen=True)
+class _Plan:
+    """A metric's per-resample kernel and the item order its weights are drawn in."""
 
-        def auc_rep(rng: np.random.Generator) -> tuple[float, float]:
-            w = POISSON_TABLE[rng.integers(0, 65536, n, dtype=np.uint16)]
-            ra, rb = _rank_aucs(plan, w[:n_pos], w[n_pos:])
-            return ra, rb
+    order: IntArray | None  # item index of each weight the kernel takes; None: item order
+    kernel: Kernel  # weights in that order → each model's value (NaN where undefined)
 
-        return auc_rep
-    if metric == "brier":
-        ea, eb = (a - labels) ** 2, (b - labels) ** 2
 
-        def brier_rep(rng: np.random.Generator) -> tuple[float, float]:
-            w = POISSON_TABLE[rng.integers(0, 65536, n, dtype=np.uint16)].astype(np.float64)
-            total = float(w.sum())
-            if total <= 0:
-                return math.nan, math.nan
-            return float(w @ ea) / total, float(w @ eb) / total
+def _acc(w: npt.NDArray[Any]) -> type[np.number[Any]]:
+    """Accumulator for sums of ``w``: exact integers (int32 when it cannot overflow)."""
+    if w.dtype == np.uint8:
+        return np.int32 if len(w) * 255 < 2**31 else np.int64
+    return np.int64 if w.dtype.kind in "biu" else np.float64
 
-        return brier_rep
+
+def _dot(x: FloatArray, y: FloatArray) -> float:
+    """``x · y`` without BLAS: a threaded BLAS call per resample stalls under CPU contention."""
+    return float(np.einsum("i,i->", x, y))
+
+
+def _rank_kernel(labels: LabelArray, scores: Sequence[FloatArray]) -> _Plan:
+    plan = _rank_plan(labels, scores)
+    n_pos = len(plan.pos)
+
+    def kernel(w: npt.NDArray[Any]) -> list[float]:
+        return _rank_aucs(plan, w[:n_pos], w[n_pos:])
+
+    return _Plan(np.concatenate([plan.pos, plan.neg]), kernel)
+
+
+@dataclass(frozen=True)
+class _APModel:
+    pos_perm: npt.NDArray[Any] | None  # positives in this model's descending order
+    neg_perm: npt.NDArray[Any] | None  # negatives likewise (None: the reference order)
+    ends: IntArray  # per distinct positive score: position of its last positive (descending)
+    neg_at: IntArray  # per distinct positive score: how many negatives score at least as high
+
+
+def _ap_kernel(labels: LabelArray, scores: Sequence[FloatArray]) -> _Plan:
+    """Average precision: TP and FP at each distinct score holding a positive (see module)."""
+    pos = np.flatnonzero(labels == 1)
+    neg = np.flatnonzero(labels != 1)
+    pos = pos[np.argsort(-scores[0][pos], kind="stable")]
+    neg = neg[np.argsort(-scores[0][neg], kind="stable")]
+    small = np.int32 if len(labels) < 2**31 else np.intp  # halves index memory traffic
+    models = []
+    for i, s in enumerate(scores):
+        sp, sn = s[pos], s[neg]
+        pp = None if i == 0 else np.argsort(-sp, kind="stable").astype(small)
+        nq = None if i == 0 else np.argsort(-sn, kind="stable").astype(small)
+        sp = sp if pp is None else sp[pp]
+        sn = sn if nq is None else sn[nq]
+        ends = np.flatnonzero(np.append(sp[1:] != sp[:-1], True)) if len(sp) else pos[:0]
+        neg_at = np.searchsorted(-sn, -sp[ends], side="right")
+        models.append(_APModel(pp, nq, ends, neg_at))
+    n_pos, n_neg = len(pos), len(neg)
+
+    def kernel(w: npt.NDArray[Any]) -> list[float]:
+        acc = _acc(w)
+        w_pos, w_neg = w[:n_pos], w[n_pos:]
+        cn = np.empty(n_neg + 1, dtype=acc)
+        cn[0] = 0
+        out = []
+        for m in models:
+            wp = w_pos if m.pos_perm is None else np.take(w_pos, m.pos_perm)
+            wn = w_neg if m.neg_perm is None else np.take(w_neg, m.neg_perm)
+            tp = np.cumsum(wp, dtype=acc)[m.ends]
+            total_pos = float(tp[-1]) if len(tp) else 0.0
+            if total_pos <= 0:
+                out.append(math.nan)
+                continue
+            np.cumsum(wn, dtype=acc, out=cn[1:])
+            den = tp + cn[m.neg_at]
+            precision = np.divide(tp, den, out=np.zeros(len(tp)), where=den > 0)
+            gain = np.diff(tp, prepend=0).astype(np.float64)
+            out.append(_dot(gain, precision) / total_pos)
+        return out
+
+    return _Plan(np.concatenate([pos, neg]), kernel)
+
+
+@dataclass(frozen=True)
+class _ECEModel:
+    perm: IntArray | None  # items in this model's bin order (None: reference order)
+    gap: FloatArray  # label − score, in this model's bin order
+    starts: IntArray  # first position of every non-empty bin
+
+
+def _ece_kernel(labels: LabelArray, scores: Sequence[FloatArray]) -> _Plan:
+    """ECE: per resample, per-bin weighted sums of ``label − score`` over fixed bins."""
+    order = np.argsort(ece_bins(scores[0]), kind="stable")
+    models = []
+    for i, raw in enumerate(scores):
+        s = raw[order]
+        bins = ece_bins(s)
+        perm = None if i == 0 else np.argsort(bins, kind="stable")
+        gap = labels[order] - s
+        if perm is not None:
+            gap, bins = gap[perm], bins[perm]
+        starts = np.flatnonzero(np.append(True, bins[1:] != bins[:-1])) if len(bins) else order[:0]
+        models.append(_ECEModel(perm, gap, starts))
+
+    def kernel(w: npt.NDArray[Any]) -> list[float]:
+        total = float(w.sum(dtype=_acc(w)))
+        if total <= 0:
+            return [math.nan] * len(models)
+        out = []
+        for m in models:
+            wm = w if m.perm is None else np.take(w, m.perm)
+            per_bin = np.add.reduceat(wm * m.gap, m.starts)  # = W_b · (mean y − mean score)
+            out.append(float(np.abs(per_bin).sum()) / total)
+        return out
+
+    return _Plan(order, kernel)
+
+
+def _brier_kernel(labels: LabelArray, scores: Sequence[FloatArray]) -> _Plan:
+    errors = [(s - labels) ** 2 for s in scores]
+
+    def kernel(w: npt.NDArray[Any]) -> list[float]:
+        wf = w.astype(np.float64)
+        total = float(wf.sum())
+        if total <= 0:
+            return [math.nan] * len(errors)
+        return [_dot(wf, e) / total for e in errors]
+
+    return _Plan(None, kernel)
+
+
+def _generic_kernel(metric: str, labels: LabelArray, scores: Sequence[FloatArray]) -> _Plan:
     fn = metric_def(metric).fn
 
-    def generic_rep(rng: np.random.Generator) -> tuple[float, float]:
-        w = POISSON_TABLE[rng.integers(0, 65536, n, dtype=np.uint16)]
-        ma, mb = fn(labels, a, w), fn(labels, b, w)
-        return (
-            math.nan if ma.value is None else ma.value,
-            math.nan if mb.value is None else mb.value,
-        )
+    def kernel(w: npt.NDArray[Any]) -> list[float]:
+        values = [fn(labels, s, w).value for s in scores]
+        return [math.nan if v is None else v for v in values]
 
-    return generic_rep
+    return _Plan(None, kernel)
 
 
-def _run_blocks(rep: Replicator, resamples: int, seed: int, workers: int) -> FloatArray:
+def _plan(metric: str, labels: LabelArray, scores: Sequence[FloatArray]) -> _Plan:
+    if metric == "roc_auc":
+        return _rank_kernel(labels, scores)
+    if metric == "pr_auc":
+        return _ap_kernel(labels, scores)
+    if metric == "ece":
+        return _ece_kernel(labels, scores)
+    if metric == "brier":
+        return _brier_kernel(labels, scores)
+    return _generic_kernel(metric, labels, scores)
+
+
+def weighted_values(metric: str, y: Any, scores: Sequence[Any], weight: Any = None) -> list[float]:
+    """Each score's ``metric`` under ``weight`` computed by the bootstrap kernel, NaN where the
+    metric is undefined; equals the metric function with ``sample_weight`` (the test hook)."""
+    defn = metric_def(metric)
+    labels, first, w = check_inputs(y, scores[0], weight)
+    arrays = [first, *(check_inputs(labels, s)[1] for s in scores[1:])]
+    ww = np.ones(len(labels)) if w is None else w
+    plan = _plan(metric, labels, arrays)
+    values = plan.kernel(ww if plan.order is None else ww[plan.order])
+    defined = [defn.fn(labels, s, w).defined for s in arrays]
+    return [v if ok else math.nan for v, ok in zip(values, defined, strict=True)]
+
+
+def _run_blocks(plan: _Plan, n: int, k: int, resamples: int, seed: int, workers: int) -> FloatArray:
+    """``resamples × k`` replicates: Poisson(1) weights per block of resamples, seeded."""
     n_blocks = -(-resamples // BLOCK)
     seeds = np.random.SeedSequence(seed).spawn(n_blocks)
 
-    def block(i: int) -> list[tuple[float, float]]:
+    def block(i: int) -> list[list[float]]:
         rng = np.random.default_rng(seeds[i])
         size = min(BLOCK, resamples - i * BLOCK)
-        return [rep(rng) for _ in range(size)]
+        return [
+            plan.kernel(POISSON_TABLE[rng.integers(0, 65536, n, dtype=np.uint16)])
+            for _ in range(size)
+        ]
 
     if workers <= 1 or n_blocks == 1:
         parts = [block(i) for i in range(n_blocks)]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(block, range(n_blocks)))
-    return np.array([r for part in parts for r in part], dtype=np.float64).reshape(-1, 2)
+    return np.array([r for part in parts for r in part], dtype=np.float64).reshape(-1, k)
+
+
+def _check_settings(resamples: int, alpha: float, workers: int) -> None:
+    if resamples < 1 or not 0 < alpha < 1 or workers < 1:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            "resamples and workers must be >= 1 and alpha in (0, 1)",
+            details={"resamples": resamples, "alpha": alpha, "workers": workers},
+        )
 
 
 def _ci(values: FloatArray, alpha: float, need: int) -> tuple[float, float] | None:
@@ -255,12 +414,7 @@ def paired_bootstrap(
     defn = metric_def(metric)
     labels, a, _ = check_inputs(y, score_a)
     _, b, _ = check_inputs(labels, score_b)
-    if resamples < 1 or not 0 < alpha < 1 or workers < 1:
-        raise ValidationError(
-            Reason.INVALID_VALUE,
-            "resamples and workers must be >= 1 and alpha in (0, 1)",
-            details={"resamples": resamples, "alpha": alpha, "workers": workers},
-        )
+    _check_settings(resamples, alpha, workers)
     va, vb = defn.fn(labels, a, None), defn.fn(labels, b, None)
     base: dict[str, Any] = {"metric": metric, "a": va, "b": vb, "resamples": resamples}
     base |= {"alpha": alpha, "seed": seed}
@@ -271,7 +425,8 @@ def paired_bootstrap(
             **base, a_ci=None, b_ci=None, delta=und, low=None, high=None,
             rel_delta=und, rel_low=None, rel_high=None, valid_resamples=0,
         )  # fmt: skip
-    reps = _run_blocks(_replicator(metric, labels, a, b), resamples, seed, workers)
+    plan = _plan(metric, labels, [a, b])
+    reps = _run_blocks(plan, len(labels), 2, resamples, seed, workers)
     valid = np.isfinite(reps).all(axis=1)
     need = math.ceil(MIN_VALID_SHARE * resamples)
     good = reps[valid]
@@ -297,3 +452,52 @@ def paired_bootstrap(
         rel_high=None if r_ci is None else r_ci[1],
         valid_resamples=int(valid.sum()),
     )
+
+
+@dataclass(frozen=True)
+class MetricCI:
+    """One model's metric on the full data and its percentile bootstrap CI."""
+
+    metric: str
+    value: MetricValue
+    ci: tuple[float, float] | None
+    resamples: int
+    valid_resamples: int
+    alpha: float
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape (no NaN anywhere: missing numbers are ``null``)."""
+        return {
+            "metric": self.metric,
+            "value": self.value.to_dict(),
+            "ci": None if self.ci is None else list(self.ci),
+            "resamples": self.resamples,
+            "valid_resamples": self.valid_resamples,
+            "alpha": self.alpha,
+            "seed": self.seed,
+        }
+
+
+def bootstrap_ci(
+    y: Any,
+    score: Any,
+    metric: str = "roc_auc",
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    workers: int = 2,
+) -> MetricCI:
+    """Poisson bootstrap CI of one model's ``metric`` (the same replicates as the baseline
+    side of :func:`paired_bootstrap` with this seed, so ``ci`` equals its ``a_ci``)."""
+    defn = metric_def(metric)
+    labels, s, _ = check_inputs(y, score)
+    _check_settings(resamples, alpha, workers)
+    value = defn.fn(labels, s, None)
+    if value.value is None:
+        return MetricCI(metric, value, None, resamples, 0, alpha, seed)
+    reps = _run_blocks(_plan(metric, labels, [s]), len(labels), 1, resamples, seed, workers)
+    valid = np.isfinite(reps[:, 0])
+    ci = _ci(reps[valid, 0], alpha, math.ceil(MIN_VALID_SHARE * resamples))
+    return MetricCI(metric, value, ci, resamples, int(valid.sum()), alpha, seed)

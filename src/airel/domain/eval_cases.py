@@ -107,13 +107,15 @@ class EvalCase:
     approved_docs: frozenset[str] | None = None
     expect_handoff: bool | None = None
     critical_rules: frozenset[RuleId] = DEFAULT_CRITICAL
+    expected: str | None = None  # a reference answer, shown to an LLM judge as ``{expected}``
+    tags: tuple[str, ...] = ()  # slice labels (e.g. "vulnerable_customer"); each tag is a slice
 
     def __post_init__(self) -> None:
         if self.format not in (None, "json", "text"):
             raise _invalid([{"field": "format", "problem": "not json|text"}], "eval case")
         if self.json_schema is not None:
             check_schema(self.json_schema)
-        for name in ("required_phrases", "prohibited_phrases"):
+        for name in ("required_phrases", "prohibited_phrases", "tags"):
             if any(not p.strip() for p in getattr(self, name)):
                 raise _invalid([{"field": name, "problem": "empty phrase"}], "eval case")
 
@@ -208,6 +210,8 @@ def case_from_dict(data: Mapping[str, Any]) -> EvalCase:
     prohibited = _str_list(data.get("prohibited_phrases", []), "prohibited_phrases", problems)
     refusal = _opt(data.get("expect_refusal"), bool, "expect_refusal", problems)
     handoff = _opt(data.get("expect_handoff"), bool, "expect_handoff", problems)
+    expected = _opt(data.get("expected"), str, "expected", problems)
+    tags = _str_list(data.get("tags", []), "tags", problems)
     cite = data.get("requires_citation", False)
     if not isinstance(cite, bool):
         problems.append({"field": "requires_citation", "problem": "expected a boolean"})
@@ -237,6 +241,8 @@ def case_from_dict(data: Mapping[str, Any]) -> EvalCase:
         approved_docs=approved,
         expect_handoff=handoff,
         critical_rules=critical,
+        expected=expected,
+        tags=tags,
     )
 
 

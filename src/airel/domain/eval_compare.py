@@ -270,3 +270,6 @@ def compare(
         results[name] = SliceResult(name, int(mask.sum()), int(ys.sum()), per, regs)
     outcomes = [_judge(t, results.get(t.slice), use_ci, min_items) for t in thresholds]
     return Comparison(slices=results, thresholds=outcomes, use_ci=use_ci)
+
+
+check_slices = _check_slices  # public alias: slice masks validated the same way for single runs

@@ -205,6 +205,11 @@ def brier(y: Any, score: Any, weight: Any = None) -> MetricValue:
     return _ok(np.average(sq, weights=w))
 
 
+def ece_bins(scores: FloatArray) -> npt.NDArray[np.intp]:
+    """Each score's calibration bin: ``[0, 0.1)`` … ``[0.9, 1.0]`` (the last bin closed)."""
+    return np.minimum((scores * ECE_BINS).astype(np.intp), ECE_BINS - 1)
+
+
 def ece(y: Any, score: Any, weight: Any = None) -> MetricValue:
     """Expected calibration error over 10 equal-width bins (see the module docstring)."""
     labels, scores, w = check_inputs(y, score, weight)
@@ -212,7 +217,7 @@ def ece(y: Any, score: Any, weight: Any = None) -> MetricValue:
     if why:
         return MetricValue.undefined(why)
     ww = np.ones_like(scores) if w is None else w
-    bins = np.minimum((scores * ECE_BINS).astype(np.int64), ECE_BINS - 1)
+    bins = ece_bins(scores)
     w_bin = np.bincount(bins, weights=ww, minlength=ECE_BINS)
     y_bin = np.bincount(bins, weights=ww * labels, minlength=ECE_BINS)
     s_bin = np.bincount(bins, weights=ww * scores, minlength=ECE_BINS)

@@ -5,94 +5,125 @@ and prohibited phrases, refusal, citations, tool rules, handoff …). The target
 predictions file (JSONL/Parquet/CSV of outputs by id), a Python entry point
 (``py:module:function``, run in a worker process with a per-item timeout), a plain JSON HTTP
 endpoint (``http(s)://…``) or an OpenAI-compatible chat endpoint (``openai:http(s)://…``).
-Every output goes through the deterministic rules; an error or timeout is recorded as such
-and fails every rule — never a pass. Critical failures are listed with their examples.
+
+Every output goes through the deterministic rules and the suite's evaluators: an LLM judge
+(its model, prompt template and rubric versioned in the registry; the endpoint is deployment
+configuration) and plugins (the ``airel.evaluators`` entry-point group, behind an error
+boundary). An error or timeout is recorded as such and fails every check — never a pass.
+
+Evaluator thresholds are judged per dataset, whatever its role, on the pass rate over the
+items the check applies to. The run passes when there is no critical failure, no item error
+or timeout, no evaluator error and no hard pass-rate threshold failed or inconclusive. Each
+dataset's per-item results are stored (judgements with their raw request and response, so a
+stored run can be re-judged).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from airel.adapters.eval_predictions import read_predictions
-from airel.adapters.eval_targets import Call, call_entry_point, call_http
+from airel.adapters.llm_judge import Judgement, rejudge
 from airel.domain.canonical import digest_of
-from airel.domain.eval_cases import EvalCase, Output, case_from_dict, output_from_dict
-from airel.domain.eval_rules import evaluate_batch, summarize
+from airel.domain.eval_llm_compare import pass_rates
+from airel.domain.eval_llm_report import render_run_summary
+from airel.domain.eval_llm_thresholds import blocking, judge_pass_threshold
+from airel.domain.eval_rules import summarize
 from airel.domain.evalsuite import EvalSuite, EvalTask
 from airel.domain.evidence import EvalRecord
-from airel.errors import AirelError, Reason, ValidationError
+from airel.errors import Reason, ValidationError
 from airel.services.context import Context
-from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, load_suite, verified_blob
-from airel.services.evaluation import dataset as registered_dataset
+from airel.services.eval_llm_side import (
+    LlmEvaluator,
+    SideRun,
+    call_stats,
+    load_datasets,
+    resolve_evaluators,
+    run_side,
+)
+from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, get_record, load_suite
 from airel.store.contract import WriteTx
 from airel.store.sql import utc_now
 
 
-def _outputs_from_calls(cases: list[EvalCase], calls: list[Call]) -> list[Output]:
-    by_id = {c.item_id: c for c in calls}
-    outputs = []
-    for case in cases:
-        call = by_id.get(case.id)
-        if call is None or not call.ok:
-            reason = "no call made" if call is None else f"{call.status}: {call.error}"
-            outputs.append(Output(error=reason))
-        elif isinstance(call.output, str):
-            outputs.append(Output(text=call.output))
-        elif isinstance(call.output, dict):
-            try:
-                outputs.append(output_from_dict(call.output))
-            except AirelError as exc:
-                outputs.append(Output(error=f"malformed output: {exc.message}"))
+def load_llm_suite(ctx: Context, path: Path, *, use: str) -> EvalSuite:
+    """The suite at ``path``; refused unless it is a ``task: llm`` suite."""
+    suite: EvalSuite = load_suite(ctx, path)
+    if suite.task is not EvalTask.LLM:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"suite {suite.name} is a {suite.task.value} suite",
+            fix=use,
+        )
+    if suite.thresholds:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"suite {suite.name}: `thresholds:` are classifier metric thresholds",
+            fix="state LLM pass-rate thresholds on the evaluators (min_pass_rate, hard)",
+            details={"thresholds": len(suite.thresholds)},
+        )
+    return suite
+
+
+def evaluator_summary(side: SideRun) -> dict[str, dict[str, Any]]:
+    """Per evaluator: items passed, failed, errored (evaluator failure), without output."""
+    out = {}
+    for name, verdicts in side.verdicts.items():
+        errored = sum(v["status"] == "error" for v in verdicts)
+        no_output = sum(v["status"] == "no_output" for v in verdicts)
+        passed = sum(bool(v["passed"]) for v in verdicts)
+        out[name] = {
+            "passed": passed,
+            "failed": len(verdicts) - passed,
+            "errored": errored,
+            "no_output": no_output,
+        }
+    return out
+
+
+def threshold_verdicts(
+    evaluators: list[LlmEvaluator], checks: Mapping[str, Any], *, comparison: bool
+) -> list[dict[str, Any]]:
+    """Each executed evaluator's thresholds judged on its check's pass rate (and delta CI)."""
+    out: list[dict[str, Any]] = []
+    for ev in evaluators:
+        if ev.check is None or ev.threshold.empty:
+            continue
+        found = checks.get(ev.check) or {}
+        if comparison:
+            rate = (found.get("candidate") or {}).get("value")
+            low = (found.get("delta") or {}).get("low")
         else:
-            outputs.append(Output(error=f"unsupported output type {type(call.output).__name__}"))
-    return outputs
+            rate, low = found.get("pass_rate"), None
+        out += judge_pass_threshold(
+            ev.ref, ev.threshold, rate=rate, delta_low=low, comparison=comparison
+        )
+    return out
 
 
-def _call_target(
-    target: str, cases: list[EvalCase], *, model: str | None, timeout_s: float
-) -> tuple[list[Output], list[Call]]:
-    items = [{"id": c.id, "input": c.input, "prompt": c.input} for c in cases]
-    if target.startswith("py:"):
-        calls = call_entry_point(target[3:], items, timeout_s=timeout_s, cwd=Path.cwd())
-    elif target.startswith("openai:"):
-        calls = call_http(target[7:], items, mode="openai_chat", model=model, timeout_s=timeout_s)
-    elif target.startswith(("http://", "https://")):
-        calls = call_http(target, items, mode="json", model=model, timeout_s=timeout_s)
-    else:
-        rows = read_predictions(Path(target))
-        outputs = []
-        for case in cases:
-            row = rows.get(case.id)
-            if row is None:
-                outputs.append(Output(error="no prediction for this case"))
-                continue
-            fields = {k: v for k, v in row.items() if k != "id"}
-            try:
-                outputs.append(output_from_dict(fields))
-            except AirelError as exc:
-                outputs.append(Output(error=f"malformed output: {exc.message}"))
-        return outputs, []
-    return _outputs_from_calls(cases, calls), calls
+def store_record(ctx: Context, record: EvalRecord, *, action: str) -> EvalRecord:
+    """Insert ``record`` (idempotent on its id) with an audit entry."""
 
+    def write(tx: WriteTx) -> EvalRecord:
+        existing = tx.get_eval_record(record.record_id)
+        if existing is not None:
+            return existing
+        tx.insert_eval_record(record)
+        tx.append_audit(
+            actor=ctx.actor,
+            action=action,
+            subject=record.subject,
+            before=None,
+            after=record.record_id,
+            details={
+                "passed": record.passed,
+                "critical": record.body["critical_failures"]["count"],
+            },
+        )
+        return record
 
-def _latency(calls: list[Call]) -> dict[str, Any]:
-    if not calls:
-        return {"calls": 0}
-    ms = np.array([c.latency_ms for c in calls], dtype=float)
-    costs = [c.cost for c in calls if c.cost is not None]
-    return {
-        "calls": len(calls),
-        "latency_p50_ms": float(np.percentile(ms, 50)),
-        "latency_p95_ms": float(np.percentile(ms, 95)),
-        "tokens_in": sum(c.tokens_in or 0 for c in calls),
-        "tokens_out": sum(c.tokens_out or 0 for c in calls),
-        "cost": float(sum(costs)) if costs else None,
-        "errors": sum(c.status == "error" for c in calls),
-        "timeouts": sum(c.status == "timeout" for c in calls),
-    }
+    return ctx.store.write(write)
 
 
 def run_llm_suite(
@@ -103,61 +134,66 @@ def run_llm_suite(
     label: str,
     model: str | None = None,
     timeout_s: float = 30.0,
+    judge_endpoint: str | None = None,
 ) -> EvalOutcome:
     """Evaluate ``target`` on every case of an LLM suite; store the run (kind ``run``)."""
-    suite: EvalSuite = load_suite(ctx, suite_path)
-    if suite.task is not EvalTask.LLM:
-        raise ValidationError(
-            Reason.INVALID_VALUE,
-            f"suite {suite.name} is a {suite.task.value} suite",
-            fix="use `airel eval compare` for classifier suites",
-        )
+    suite = load_llm_suite(ctx, suite_path, use="use `airel eval compare` for classifier suites")
+    evaluators = resolve_evaluators(ctx, suite, judge_endpoint=judge_endpoint)
+    loaded = load_datasets(ctx, suite)
     datasets: list[dict[str, Any]] = []
     critical: list[dict[str, Any]] = []
-    all_calls: list[Call] = []
-    errored_items = 0
-    for ds in suite.datasets:
-        component = registered_dataset(ctx, ds.ref)
-        rows = read_predictions(verified_blob(ctx, component), fmt="jsonl")
-        cases = [case_from_dict(row) for row in rows.values()]
-        outputs, calls = _call_target(target, cases, model=model, timeout_s=timeout_s)
-        all_calls.extend(calls)
-        results = evaluate_batch(cases, outputs)
-        errored_items += sum(o.error is not None for o in outputs)
-        for case, per_case in zip(cases, results, strict=True):
-            critical.extend(
-                {
-                    "dataset": component.key.node,
-                    "id": case.id,
-                    "rule": r.rule.value,
-                    "detail": r.detail,
-                    "evidence": r.evidence,
-                }
-                for r in per_case
-                if r.critical
-            )
+    all_calls = []
+    errored_items = evaluator_errors = 0
+    verdicts: list[dict[str, Any]] = []
+    for ds in loaded:
+        side = run_side(
+            ds,
+            target,
+            evaluators,
+            judge_endpoint=judge_endpoint,
+            model=model,
+            timeout_s=timeout_s,
+        )
+        node = ds.component.key.node
+        all_calls.extend(side.calls)
+        errored_items += side.errored_items
+        evaluator_errors += side.evaluator_errors
+        critical.extend(side.critical(node, ds.cases))
+        names, values = side.matrix()
+        checks = pass_rates(names, values)
+        judged = threshold_verdicts(evaluators, checks, comparison=False)
+        verdicts += judged
         datasets.append(
             {
-                "dataset": component.key.node,
-                "digest": component.digest,
+                "dataset": node,
+                "digest": ds.component.digest,
                 "role": ds.role.value,
-                "items": len(cases),
-                "rules": summarize(results),
+                "items": len(ds.cases),
+                "rules": summarize(side.rules),
+                "evaluators": evaluator_summary(side),
+                "checks": checks,
+                "thresholds": judged,
+                "item_results": side.item_records(ds.cases),
             }
         )
-    passed = not critical and errored_items == 0
+    blocked = blocking(verdicts)
+    passed = not critical and errored_items == 0 and evaluator_errors == 0 and not blocked
     body: dict[str, Any] = {
         "suite": suite.as_dict(),
         "target": target,
         "label": label,
+        "evaluators": [e.to_dict() for e in evaluators],
         "datasets": datasets,
         "errored_items": errored_items,
+        "evaluator_errors": evaluator_errors,
+        "blocking_thresholds": blocked,
         "critical_failures": {"count": len(critical), "examples": critical[:MAX_EXAMPLES]},
-        "calls": _latency(all_calls),
+        "calls": call_stats(all_calls),
         "passed": passed,
     }
+    body["report"] = render_run_summary(body)
     record = EvalRecord(
-        record_id=digest_of(body),
+        record_id=digest_of({k: v for k, v in body.items() if k != "report"}),
         kind="run",
         subject=label,
         passed=passed,
@@ -165,62 +201,29 @@ def run_llm_suite(
         created_at=utc_now(),
         created_by=ctx.actor,
     )
-
-    def write(tx: WriteTx) -> EvalRecord:
-        existing = tx.get_eval_record(record.record_id)
-        if existing is not None:
-            return existing
-        tx.insert_eval_record(record)
-        tx.append_audit(
-            actor=ctx.actor,
-            action="eval.run",
-            subject=label,
-            before=None,
-            after=record.record_id,
-            details={"passed": passed, "critical": len(critical), "errored": errored_items},
-        )
-        return record
-
-    stored = ctx.store.write(write)
-    return EvalOutcome(stored, _summary_markdown(stored.body))
+    stored = store_record(ctx, record, action="eval.run")
+    return EvalOutcome(stored, stored.body["report"])
 
 
-def _summary_markdown(body: dict[str, Any]) -> str:
-    lines = [
-        f"# Eval run: {body['label']} on {body['suite']['name']} v{body['suite']['version']}",
-        "",
-        f"Target: `{body['target']}`; passed: {body['passed']}; "
-        f"critical failures: {body['critical_failures']['count']}; "
-        f"items with errors or timeouts: {body['errored_items']}",
-        "",
-    ]
-    for d in body["datasets"]:
-        lines += [
-            f"## {d['dataset']} ({d['role']}, {d['items']} cases)",
-            "",
-            "| Rule | Passed | Failed | n/a | Critical | Errored |",
-            "|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {rule} | {c['passed']} | {c['failed']} | {c['not_applicable']} | "
-            f"{c['critical']} | {c['errored']} |"
-            for rule, c in d["rules"].items()
-        ]
-        lines.append("")
-    examples = body["critical_failures"]["examples"]
-    if examples:
-        lines += [
-            "## Critical failures (raw examples)",
-            "",
-            "| Case | Rule | Detail |",
-            "|---|---|---|",
-        ]
-        lines += [f"| {e['id']} | {e['rule']} | {e['detail']} |" for e in examples]
-    calls = body["calls"]
-    if calls.get("calls"):
-        lines += [
-            "",
-            f"Latency p50 {calls['latency_p50_ms']:.1f} ms, p95 "
-            f"{calls['latency_p95_ms']:.1f} ms; cost {calls['cost']}",
-        ]
-    return "\n".join(lines) + "\n"
+def stored_judgements(body: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every stored judgement of a run or comparison, by ``evaluator`` (comparisons:
+    ``baseline/evaluator`` and ``candidate/evaluator``), in dataset and item order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in body.get("datasets", []):
+        for item in d.get("item_results", []):
+            sides = (
+                [("", item)]
+                if "evaluators" in item
+                else [(f"{s}/", item[s]) for s in ("baseline", "candidate") if s in item]
+            )
+            for prefix, result in sides:
+                for name, verdict in result.get("evaluators", {}).items():
+                    if "judgement" in verdict:
+                        out.setdefault(prefix + name, []).append(verdict["judgement"])
+    return out
+
+
+def rejudge_record(ctx: Context, record_id: str) -> dict[str, list[Judgement]]:
+    """Re-read a stored record's raw judge responses (the judge endpoint is not called)."""
+    record = get_record(ctx, record_id)
+    return {name: rejudge(items) for name, items in stored_judgements(record.body).items()}

@@ -281,3 +281,11 @@ def list_records(ctx: Context) -> list[EvalRecord]:
     """Stored eval records, oldest first."""
     with ctx.store.read() as tx:
         return tx.list_eval_records()
+
+
+# Public aliases of the helpers above, shared with single-model runs (services/eval_single.py).
+resolve_evaluators = _evaluators
+verified_table = _verified_table
+slice_mask = _mask
+classifier_extras = _classifier_extras
+critical_misses = _critical

@@ -15,11 +15,13 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
 from airel.domain.alias import Alias, AliasMove
+from airel.domain.approvals import Approval, Waiver
 from airel.domain.artifact import ArtifactRef
 from airel.domain.audit import AuditEntry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
+from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
 from airel.domain.lineage import Edge
 
 T = TypeVar("T")
@@ -92,6 +94,31 @@ class ReadTx(Protocol):
         """Eval runs and comparisons, oldest first."""
         ...
 
+    # -- release gates --
+    def list_attestations(self, release_id: str) -> list[Attestation]:
+        """A release's attestations, oldest first."""
+        ...
+
+    def list_evidence_links(self, release_id: str) -> list[EvidenceLink]:
+        """Validation runs and eval records linked to a release, oldest link first."""
+        ...
+
+    def get_approval(self, approval_id: str) -> Approval | None: ...
+
+    def list_approvals(self, release_id: str) -> list[Approval]:
+        """Every approval presented for a release (valid or not), oldest first."""
+        ...
+
+    def list_waivers(self, release_id: str) -> list[Waiver]:
+        """Every exception and risk acceptance recorded for a release, oldest first."""
+        ...
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
+
+    def list_decisions(self, release_id: str | None = None) -> list[DecisionRecord]:
+        """Stored gate decisions (optionally of one release), oldest first."""
+        ...
+
 
 class WriteTx(ReadTx, Protocol):
     """Reads plus mutations inside one serialised write transaction."""
@@ -107,6 +134,18 @@ class WriteTx(ReadTx, Protocol):
     def insert_validation_run(self, run: ValidationRun) -> None: ...
 
     def insert_eval_record(self, record: EvalRecord) -> None: ...
+
+    def insert_attestation(self, attestation: Attestation) -> None: ...
+
+    def insert_evidence_link(self, link: EvidenceLink) -> None: ...
+
+    def insert_approval(self, approval: Approval) -> None:
+        """Record a sealed approval; a second use of its id raises APPROVAL_REPLAYED."""
+        ...
+
+    def insert_waiver(self, waiver: Waiver) -> None: ...
+
+    def insert_decision(self, record: DecisionRecord) -> None: ...
 
     def put_artifact(self, ref: ArtifactRef) -> bool:
         """Record an artifact; False when it was already recorded."""

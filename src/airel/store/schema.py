@@ -155,3 +155,73 @@ eval_records = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Index("ix_eval_records_subject", "subject"),
 )
+
+# -- release gates (issue 5) --
+gate_attestations = sa.Table(
+    "gate_attestations",
+    metadata,
+    sa.Column("attestation_id", sa.String(71), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Index("ix_gate_attestations_release", "release_id"),
+)
+
+evidence_links = sa.Table(
+    "evidence_links",
+    metadata,
+    sa.Column("release_id", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),  # "validation" or "eval"
+    sa.Column("record_id", sa.String(71), primary_key=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("approval_id", sa.String(32), primary_key=True),  # single use: replays refused
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("bundle_digest", sa.String(71), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("approver", sa.String(128), nullable=False),
+    sa.Column("issued_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),  # the sealed approval
+    sa.Index("ix_approvals_release", "release_id"),
+)
+
+waivers = sa.Table(
+    "waivers",
+    metadata,
+    sa.Column("waiver_id", sa.String(32), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # "exception" or "risk_acceptance"
+    sa.Column("bundle_digest", sa.String(71), nullable=False),
+    sa.Column("approver", sa.String(128), nullable=False),
+    sa.Column("issued_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),  # the sealed waiver
+    sa.Index("ix_waivers_release", "release_id"),
+)
+
+gate_decisions = sa.Table(
+    "gate_decisions",
+    metadata,
+    sa.Column("decision_id", sa.String(71), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("bundle_digest", sa.String(71), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("policy_ref", sa.String(200), nullable=False),
+    sa.Column("policy_digest", sa.String(71), nullable=False),
+    sa.Column("inputs_digest", sa.String(71), nullable=False),
+    sa.Column("through", sa.String(2), nullable=True),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Index("ix_gate_decisions_release", "release_id"),
+)

@@ -32,6 +32,7 @@ from airel.store import engines
 from airel.store import schema as t
 from airel.store.contract import ReadTx, WriteTx
 from airel.store.sql_evidence import EvidenceReads, EvidenceWrites, dumps_json
+from airel.store.sql_gates import GateReads, GateWrites
 
 T = TypeVar("T")
 
@@ -44,7 +45,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SqlReadTx(EvidenceReads):
+class SqlReadTx(EvidenceReads, GateReads):
     """Read methods over one connection."""
 
     def __init__(self, conn: Connection) -> None:
@@ -233,7 +234,7 @@ class SqlReadTx(EvidenceReads):
             last = rows[-1][0]
 
 
-class SqlWriteTx(EvidenceWrites, SqlReadTx):
+class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
     """Mutations; every one is counted so a transaction without an audit entry is refused."""
 
     def __init__(self, conn: Connection, head: tuple[int, str]) -> None:

@@ -1,0 +1,244 @@
+"""The release-gate part of the SDK (issue 5), mixed into :class:`airel.Client`.
+
+Gates, decisions, approvals, waivers, attestations and policies: each method is one service
+call with its arguments translated (strings to enums, files to documents). Kept apart from
+``client.py`` by responsibility so both stay small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airel.adapters.documents import ParseLimits, load_document
+from airel.config import Settings
+from airel.domain import gate_memo
+from airel.domain.approvals import Approval, Role, Waiver
+from airel.domain.gate_metrics import METRICS, MetricDef
+from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
+from airel.domain.gates import Conditions, GateId
+from airel.domain.validation import parse_record
+from airel.errors import InputError, Reason, ValidationError
+from airel.services import gate_approvals, gate_evidence, gate_policy, gates
+from airel.services.context import Context
+from airel.services.gate_evidence import ReleaseEvidence
+from airel.services.gate_policy import LoadedPolicy, PolicyDiff
+from airel.services.gates import Checked, Recheck
+
+Expiry = str | datetime | timedelta | None
+
+
+def _gate(value: GateId | str | None) -> GateId | None:
+    if value is None or isinstance(value, GateId):
+        return value
+    try:
+        return GateId(value.strip().upper())
+    except ValueError:
+        raise ValidationError(
+            Reason.POLICY_UNKNOWN_GATE, f"unknown gate {value!r}", fix="gates are G0 … G9"
+        ) from None
+
+
+def _scope(scope: Conditions | Mapping[str, Any] | None) -> Conditions | None:
+    if scope is None or isinstance(scope, Conditions):
+        return scope
+    return parse_record(Conditions, scope, source="scope")
+
+
+class GateClient:
+    """SDK methods for release gates; :class:`airel.Client` provides ``ctx`` and settings."""
+
+    settings: Settings
+
+    @property
+    def ctx(self) -> Context:
+        """The service context (provided by :class:`airel.Client`)."""
+        raise NotImplementedError
+
+    # -- gates and decisions --
+    def gate_check(
+        self,
+        release_id: str,
+        *,
+        through: GateId | str | None = None,
+        policy: str | None = None,
+        now: datetime | None = None,
+    ) -> Checked:
+        """Run the gates (up to ``through``) under a policy (default: the shipped one) and
+        store the decision."""
+        return gates.check(self.ctx, release_id, through=_gate(through), policy_ref=policy, now=now)
+
+    def gate_decision(self, release_or_decision: str) -> DecisionRecord:
+        """A stored decision by id, or the latest decision of a release."""
+        return gates.explain(self.ctx, release_or_decision)
+
+    def gate_recheck(self, release_or_decision: str) -> Recheck:
+        """Re-run the engine on a stored decision's inputs: is it reproduced exactly?"""
+        return gates.recheck(self.ctx, release_or_decision)
+
+    def gate_decisions(self, release_id: str | None = None) -> list[DecisionRecord]:
+        """Stored decisions, oldest first."""
+        return gates.list_decisions(self.ctx, release_id)
+
+    def gate_memo(self, release_or_decision: str, *, html: bool = False) -> str:
+        """The §8.1 release gate memo of a stored decision, as Markdown or HTML."""
+        body = gates.explain(self.ctx, release_or_decision).body
+        return gate_memo.render_html(body) if html else gate_memo.render_markdown(body)
+
+    # -- approvals and waivers --
+    def approve(
+        self,
+        release_id: str,
+        role: Role | str,
+        *,
+        expires: Expiry = None,
+        comment: str | None = None,
+        bundle_digest: str | None = None,
+        policy: str | None = None,
+        now: datetime | None = None,
+    ) -> Approval:
+        """Approve the release's bundle digest in ``role`` as the acting identity."""
+        return gate_approvals.approve(
+            self.ctx,
+            release_id,
+            role,
+            expires=expires,
+            comment=comment,
+            bundle_digest=bundle_digest,
+            policy_ref=policy,
+            now=now,
+        )
+
+    def present_approval(
+        self, document: Mapping[str, Any] | Path | str, *, now: datetime | None = None
+    ) -> Approval:
+        """Record a pre-signed approval (a mapping, or a JSON/YAML file); single use."""
+        if isinstance(document, (str, Path)):
+            doc = load_document(Path(document), self.ctx.limits)
+            data: Mapping[str, Any] = doc.data
+        else:
+            data = document
+        return gate_approvals.present_approval(self.ctx, data, now=now)
+
+    def approvals(self, release_id: str) -> list[Approval]:
+        """Every approval recorded for a release."""
+        return gate_approvals.list_approvals(self.ctx, release_id)
+
+    def add_exception(
+        self,
+        release_id: str,
+        rules: Sequence[str],
+        *,
+        reason: str,
+        expires: Expiry,
+        scope: Conditions | Mapping[str, Any] | None = None,
+        role: Role | str | None = None,
+        policy: str | None = None,
+        now: datetime | None = None,
+    ) -> Waiver:
+        """Record an exception for soft rules (conditions and an expiry)."""
+        return gate_approvals.add_exception(
+            self.ctx,
+            release_id,
+            rules,
+            reason=reason,
+            expires=expires,
+            scope=_scope(scope),
+            role=role,
+            policy_ref=policy,
+            now=now,
+        )
+
+    def accept_risk(
+        self,
+        release_id: str,
+        rules: Sequence[str],
+        *,
+        reason: str,
+        controls: Sequence[str],
+        expires: Expiry,
+        scope: Conditions | Mapping[str, Any] | None,
+        role: Role | str | None = None,
+        policy: str | None = None,
+        now: datetime | None = None,
+    ) -> Waiver:
+        """Accept a residual hard risk (scope, expiry, compensating controls, approver)."""
+        return gate_approvals.accept_risk(
+            self.ctx,
+            release_id,
+            rules,
+            reason=reason,
+            controls=controls,
+            expires=expires,
+            scope=_scope(scope),
+            role=role,
+            policy_ref=policy,
+            now=now,
+        )
+
+    def waivers(self, release_id: str) -> list[Waiver]:
+        """Every exception and risk acceptance recorded for a release."""
+        return gate_approvals.list_waivers(self.ctx, release_id)
+
+    # -- evidence --
+    def add_evidence(
+        self,
+        release_id: str,
+        kind: str,
+        metrics: Mapping[str, Any],
+        *,
+        status: str = "ok",
+        source: str | None = None,
+    ) -> Attestation:
+        """Record attested metrics (CI, reviews, shadow, canary, ramp, post-release)."""
+        return gate_evidence.add_attestation(
+            self.ctx, release_id, kind, metrics, status=status, source=source
+        )
+
+    def link_evidence(
+        self, release_id: str, *, eval: str | None = None, validation: str | None = None
+    ) -> EvidenceLink:
+        """Count a stored eval record or validation run as evidence for the release."""
+        if (eval is None) == (validation is None):
+            raise InputError(
+                Reason.INVALID_VALUE,
+                "link exactly one record: an eval record or a validation run",
+                fix="give --eval ID or --validation ID",
+            )
+        if eval is not None:
+            return gate_evidence.link_evidence(self.ctx, release_id, "eval", eval)
+        assert validation is not None
+        return gate_evidence.link_evidence(self.ctx, release_id, "validation", validation)
+
+    def evidence(self, release_id: str) -> ReleaseEvidence:
+        """The release's evidence links and attestations."""
+        return gate_evidence.list_evidence(self.ctx, release_id)
+
+    # -- policies --
+    def policy(self, ref: str | None = None) -> LoadedPolicy:
+        """A gate policy by reference (default: the shipped ``airel-default:1.0``)."""
+        return gate_policy.load_policy(self.ctx, ref)
+
+    def diff_policies(self, old: str, new: str) -> PolicyDiff:
+        """Rules and tiers changed between two policies, and a unified diff."""
+        return gate_policy.diff_policies(self.policy(old), self.policy(new))
+
+    def check_policy_file(self, path: Path | str) -> LoadedPolicy:
+        """Strictly parse and check a policy file; ``extends`` of the shipped default needs
+        no store, other references are read from the registry."""
+        limits = ParseLimits(max_bytes=self.settings.max_document_bytes)
+        offline = gate_policy.registry_loader(None, limits)
+
+        def load(ref: str) -> Mapping[str, Any]:
+            if ref == gate_policy.DEFAULT_REF:
+                return offline(ref)
+            return gate_policy.registry_loader(self.ctx, limits)(ref)
+
+        return gate_policy.check_policy_file(Path(path), limits, load)
+
+    @staticmethod
+    def policy_metrics() -> list[MetricDef]:
+        """Every metric gate rules may read, with its type and evidence kind."""
+        return list(METRICS.values())

@@ -1,0 +1,386 @@
+"""Use cases: approvals, exceptions and risk acceptances (G3, G4, G6).
+
+The identity is the acting user (``ctx.actor``: configuration or the OS user) and the roles it
+holds come from ``ctx.identity`` — ``airel.toml`` ``[identities]`` today, the REST API's
+authentication later. Segregation of duties and replay protection are the pure checks of
+:mod:`airel.domain.approvals`, run inside the write transaction against what is stored, so
+two concurrent approvals cannot both slip past them. Every record is sealed (its digest covers
+the bundle digest it signs) and audited.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airel.domain.approvals import (
+    Approval,
+    Role,
+    Waiver,
+    WaiverKind,
+    check_new_approval,
+    check_new_waiver,
+    parse_role,
+)
+from airel.domain.bundle import FrozenBundle, release_node
+from airel.domain.gates import Conditions
+from airel.domain.policy import Policy, RuleSpec
+from airel.domain.validation import parse_record
+from airel.errors import ConflictError, InputError, IntegrityError, Reason, ValidationError
+from airel.services import bundles
+from airel.services.context import Context
+from airel.services.gate_policy import load_policy
+from airel.store.contract import WriteTx
+
+_SPAN = re.compile(r"^(\d{1,5})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_expires(text: str, now: datetime) -> datetime:
+    """``14d`` / ``12h`` / ``30m`` / ``2w`` from ``now``, or an ISO date or time with a zone."""
+    value = text.strip()
+    match = _SPAN.match(value)
+    if match:
+        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is not None and len(value) == 10:  # a date: midnight UTC
+        when = when.replace(tzinfo=UTC)
+    if when is None or when.tzinfo is None:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"expiry {text!r} is neither a span like 14d nor an ISO date/time with a zone",
+            fix="write e.g. --expires 14d, --expires 2026-12-31 or --expires 2026-12-31T17:00Z",
+        )
+    return when
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _expiry(
+    expires: str | datetime | timedelta | None, now: datetime, default: timedelta | None
+) -> datetime | None:
+    if isinstance(expires, str):
+        return parse_expires(expires, now)
+    if isinstance(expires, timedelta):
+        return now + expires
+    if expires is None and default is not None:
+        return now + default
+    return expires
+
+
+def _store_approval(ctx: Context, approval: Approval, bundle: FrozenBundle, now: datetime) -> None:
+    held = ctx.identity.roles_of(approval.approver)
+
+    def write(tx: WriteTx) -> None:
+        if tx.get_approval(approval.approval_id) is not None:
+            raise ConflictError(
+                Reason.APPROVAL_REPLAYED,
+                f"approval {approval.approval_id} was already presented",
+                fix="an approval is single-use; sign a new one",
+            )
+        check_new_approval(
+            approval,
+            submitter=bundle.created_by,
+            held_roles=held,
+            existing=tx.list_approvals(bundle.release_id),
+            now=now,
+        )
+        tx.insert_approval(approval)
+        tx.append_audit(
+            actor=ctx.actor,
+            action="gate.approve",
+            subject=release_node(bundle.release_id),
+            before=None,
+            after=approval.seal,
+            details={
+                "approval_id": approval.approval_id,
+                "role": approval.role.value,
+                "approver": approval.approver,
+                "bundle_digest": approval.bundle_digest,
+                "expires_at": approval.expires_at.isoformat(),
+            },
+        )
+
+    ctx.store.write(write)
+
+
+def _digest_matches(bundle: FrozenBundle, signed: str) -> None:
+    if signed != bundle.digest:
+        raise InputError(
+            Reason.APPROVAL_DIGEST_MISMATCH,
+            f"the approval signs bundle {signed}, but release {bundle.release_id} is "
+            f"{bundle.digest}",
+            fix="review and approve the bundle as it is frozen now (`airel bundle show`)",
+            details={"signed": signed, "bundle": bundle.digest},
+        )
+
+
+def approve(
+    ctx: Context,
+    release_id: str,
+    role: Role | str,
+    *,
+    expires: str | datetime | timedelta | None = None,
+    comment: str | None = None,
+    bundle_digest: str | None = None,
+    policy_ref: str | None = None,
+    now: datetime | None = None,
+) -> Approval:
+    """Sign the release's bundle digest in ``role`` as the acting identity.
+
+    ``bundle_digest`` (optional) is the digest the approver reviewed: another digest is
+    refused. Without ``expires`` the approval lasts the tier's ``approval_ttl_days``.
+    """
+    when = _now(now)
+    bundle = bundles.get_bundle(ctx, release_id)
+    held_role = role if isinstance(role, Role) else parse_role(role)
+    if bundle_digest is not None:
+        _digest_matches(bundle, bundle_digest)
+    default = None
+    if expires is None:
+        tier = load_policy(ctx, policy_ref).policy.tier(bundle.risk_tier)
+        default = timedelta(days=tier.approval_ttl_days)
+    expires_at = _expiry(expires, when, default)
+    assert expires_at is not None
+    approval = Approval(
+        approval_id=uuid.uuid4().hex,
+        release_id=bundle.release_id,
+        bundle_digest=bundle.digest,
+        role=held_role,
+        approver=ctx.actor,
+        issued_at=when,
+        expires_at=expires_at,
+        comment=comment,
+    ).sealed()
+    _store_approval(ctx, approval, bundle, when)
+    return approval
+
+
+def present_approval(
+    ctx: Context, document: Mapping[str, Any], *, now: datetime | None = None
+) -> Approval:
+    """Record a pre-signed approval document (single use: a second presentation is refused)."""
+    when = _now(now)
+    approval = parse_record(Approval, document, source="approval")
+    if not approval.seal_ok():
+        raise IntegrityError(
+            Reason.HASH_MISMATCH,
+            f"approval {approval.approval_id}: its seal does not match its content",
+            fix="the document was changed after it was signed; sign a new approval",
+        )
+    bundle = bundles.get_bundle(ctx, approval.release_id)
+    _digest_matches(bundle, approval.bundle_digest)
+    _store_approval(ctx, approval, bundle, when)
+    return approval
+
+
+def list_approvals(ctx: Context, release_id: str) -> list[Approval]:
+    """Every approval recorded for a release, oldest first."""
+    bundles.get_bundle(ctx, release_id)
+    with ctx.store.read() as tx:
+        return tx.list_approvals(release_id)
+
+
+# -- waivers -----------------------------------------------------------------------------------
+
+
+def _invalid(message: str, fix: str) -> ValidationError:
+    return ValidationError(Reason.WAIVER_INVALID, message, fix=fix)
+
+
+def _waivable(policy: Policy, bundle: FrozenBundle, kind: WaiverKind, rules: Sequence[str]) -> None:
+    if not rules:
+        raise _invalid("name at least one rule", fix="--rule RULE_ID (see `airel gate explain`)")
+    tier = policy.tier(bundle.risk_tier)
+    by_id: dict[str, RuleSpec] = {r.id: r for r in policy.rules}
+    problems: list[str] = []
+    for rule_id in rules:
+        rule = by_id.get(rule_id)
+        if rule is None or not rule.applies(bundle.risk_tier, bundle.pipeline_type):
+            problems.append(f"rule {rule_id!r} is not in {policy.ref} for this release")
+        elif rule.gate not in tier.gates:
+            problems.append(f"rule {rule_id!r} is at {rule.gate.value}, which the tier skips")
+        elif kind is WaiverKind.EXCEPTION and rule.hard:
+            extra = "; take a risk acceptance" if rule.acceptable else "; it must be fixed"
+            problems.append(f"rule {rule_id!r} is hard: an exception covers soft rules{extra}")
+        elif kind is WaiverKind.RISK_ACCEPTANCE and not rule.hard:
+            problems.append(f"rule {rule_id!r} is soft: record an exception instead")
+        elif kind is WaiverKind.RISK_ACCEPTANCE and not rule.acceptable:
+            problems.append(f"rule {rule_id!r} is hard and the policy does not let it be accepted")
+    if problems:
+        raise ValidationError(
+            Reason.WAIVER_INVALID,
+            problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            fix="check the rule ids and their hardness with `airel policy show`",
+            problems=[{"reason": Reason.WAIVER_INVALID.value, "message": p} for p in problems],
+        )
+
+
+def _role_for(
+    ctx: Context, role: Role | str | None, allowed: frozenset[Role], kind: WaiverKind
+) -> tuple[Role, frozenset[Role]]:
+    held = ctx.identity.roles_of(ctx.actor)
+    if not allowed:
+        raise _invalid(
+            f"the policy allows no {kind.value} at this tier",
+            fix="fix the failure, or change the policy's exception/acceptance roles",
+        )
+    if role is not None:
+        return (role if isinstance(role, Role) else parse_role(role)), held
+    usable = [r for r in sorted(allowed) if r in held]
+    if not usable:
+        raise InputError(
+            Reason.ROLE_NOT_HELD,
+            f"{ctx.actor} holds none of the roles that may record a {kind.value}: "
+            + ", ".join(sorted(r.value for r in allowed)),
+            fix="ask a holder, or add the role to this identity in airel.toml [identities]",
+        )
+    return usable[0], held
+
+
+def _waive(
+    ctx: Context,
+    kind: WaiverKind,
+    release_id: str,
+    rules: Sequence[str],
+    *,
+    reason: str,
+    expires: str | datetime | timedelta | None,
+    scope: Conditions | None,
+    controls: Sequence[str] = (),
+    role: Role | str | None = None,
+    policy_ref: str | None = None,
+    now: datetime | None = None,
+) -> Waiver:
+    when = _now(now)
+    bundle = bundles.get_bundle(ctx, release_id)
+    policy = load_policy(ctx, policy_ref).policy
+    _waivable(policy, bundle, kind, rules)
+    expires_at = _expiry(expires, when, None)
+    what = "a risk acceptance" if kind is WaiverKind.RISK_ACCEPTANCE else "an exception"
+    if expires_at is None:
+        raise _invalid(f"{what} needs an expiry", fix="give --expires, e.g. 14d or 2026-12-31")
+    limits = scope or Conditions()
+    if kind is WaiverKind.RISK_ACCEPTANCE:
+        if limits.is_empty():
+            raise _invalid(
+                "a risk acceptance needs a scope (users, segments, regions, traffic cap …)",
+                fix="add --segment, --traffic-cap, --user, --region or --human-review",
+            )
+        if not [c for c in controls if c.strip()]:
+            raise _invalid(
+                "a risk acceptance needs compensating controls", fix="add --control TEXT"
+            )
+    tier = policy.tier(bundle.risk_tier)
+    allowed = frozenset(
+        tier.acceptance_roles if kind is WaiverKind.RISK_ACCEPTANCE else tier.exception_roles
+    )
+    chosen, held = _role_for(ctx, role, allowed, kind)
+    waiver = Waiver(
+        waiver_id=uuid.uuid4().hex,
+        kind=kind,
+        release_id=bundle.release_id,
+        bundle_digest=bundle.digest,
+        rules=sorted(set(rules)),
+        reason=reason,
+        scope=limits,
+        compensating_controls=[c for c in controls if c.strip()],
+        approver=ctx.actor,
+        role=chosen,
+        issued_at=when,
+        expires_at=expires_at,
+    ).sealed()
+    check_new_waiver(
+        waiver, submitter=bundle.created_by, held_roles=held, allowed_roles=allowed, now=when
+    )
+
+    def write(tx: WriteTx) -> Waiver:
+        tx.insert_waiver(waiver)
+        tx.append_audit(
+            actor=ctx.actor,
+            action=f"gate.{kind.value}",
+            subject=release_node(bundle.release_id),
+            before=None,
+            after=waiver.seal,
+            details={
+                "waiver_id": waiver.waiver_id,
+                "rules": waiver.rules,
+                "role": chosen.value,
+                "expires_at": expires_at.isoformat(),
+            },
+        )
+        return waiver
+
+    return ctx.store.write(write)
+
+
+def add_exception(
+    ctx: Context,
+    release_id: str,
+    rules: Sequence[str],
+    *,
+    reason: str,
+    expires: str | datetime | timedelta | None,
+    scope: Conditions | None = None,
+    role: Role | str | None = None,
+    policy_ref: str | None = None,
+    now: datetime | None = None,
+) -> Waiver:
+    """Record an exception for soft rule failures (with conditions and an expiry)."""
+    return _waive(
+        ctx,
+        WaiverKind.EXCEPTION,
+        release_id,
+        rules,
+        reason=reason,
+        expires=expires,
+        scope=scope,
+        role=role,
+        policy_ref=policy_ref,
+        now=now,
+    )
+
+
+def accept_risk(
+    ctx: Context,
+    release_id: str,
+    rules: Sequence[str],
+    *,
+    reason: str,
+    controls: Sequence[str],
+    expires: str | datetime | timedelta | None,
+    scope: Conditions | None,
+    role: Role | str | None = None,
+    policy_ref: str | None = None,
+    now: datetime | None = None,
+) -> Waiver:
+    """Accept a residual hard risk the policy marks acceptable: scope, expiry, compensating
+    controls and an approver of the tier's acceptance roles are all required (§4.5)."""
+    return _waive(
+        ctx,
+        WaiverKind.RISK_ACCEPTANCE,
+        release_id,
+        rules,
+        reason=reason,
+        expires=expires,
+        scope=scope,
+        controls=controls,
+        role=role,
+        policy_ref=policy_ref,
+        now=now,
+    )
+
+
+def list_waivers(ctx: Context, release_id: str) -> list[Waiver]:
+    """Every exception and risk acceptance recorded for a release, oldest first."""
+    bundles.get_bundle(ctx, release_id)
+    with ctx.store.read() as tx:
+        return tx.list_waivers(release_id)

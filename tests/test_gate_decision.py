@@ -1,0 +1,786 @@
+"""The gate engine (G1, G3, G4, G6): one test per §4.4 hard and soft item, the §4.5 decisions,
+approvals with segregation of duties, waivers, and reproducibility."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import airel
+from airel.domain.approvals import Approval, Role, Waiver, WaiverKind
+from airel.domain.decision import (
+    Decision,
+    DecisionKind,
+    Fact,
+    GateInputs,
+    GateStatus,
+    decide,
+    inputs_digest,
+)
+from airel.domain.gate_metrics import METRICS, FactStatus
+from airel.domain.gates import Conditions, GateId, Stage
+from airel.domain.policy import Policy, build_policy
+from airel.domain.tiers import PipelineType, RiskTier
+
+RAW: dict[str, Any] = yaml.safe_load(
+    (Path(airel.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")
+)
+POLICY = build_policy(RAW)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+DIGEST = "sha256:" + "b" * 64
+OTHER_DIGEST = "sha256:" + "c" * 64
+SUBMITTER = "sam.submitter"
+RELEASE = "AIREL-FRAUD-2026-007"
+G = GateId
+P = PipelineType
+T1, T2, T3 = RiskTier.TIER_1, RiskTier.TIER_2, RiskTier.TIER_3
+GOOD_VALUES: dict[str, Any] = {
+    "risk_tier": 1,
+    "shadow_requests": 5000,
+    "rollback_drill_minutes": 6.0,
+    "eval_primary_delta_low": 0.002,
+    "eval_latency_p95_ms": 120.0,
+    "canary_latency_p95_ms": 150.0,
+    "canary_error_rate": 0.001,
+    "canary_override_rate": 0.01,
+    "critical_feature_missing_rate": 0.001,
+}
+_ids = itertools.count(1)
+
+
+def good_facts(**overrides: Any) -> dict[str, Fact]:
+    """Every metric present and passing; ``overrides`` are OK facts or whole Facts."""
+    facts = {
+        m.name: Fact(FactStatus.OK, GOOD_VALUES.get(m.name, m.sample()), f"sha256:{m.source}")
+        for m in METRICS.values()
+    }
+    for name, value in overrides.items():
+        facts[name] = value if isinstance(value, Fact) else Fact(FactStatus.OK, value, "sha256:e")
+    return facts
+
+
+def approval(
+    role: Role,
+    approver: str,
+    *,
+    digest: str = DIGEST,
+    issued: datetime = NOW - timedelta(hours=1),
+    expires: datetime = NOW + timedelta(days=20),
+) -> Approval:
+    return Approval(
+        approval_id=f"{next(_ids):032x}",
+        release_id=RELEASE,
+        bundle_digest=digest,
+        role=role,
+        approver=approver,
+        issued_at=issued,
+        expires_at=expires,
+    ).sealed()
+
+
+def approvals_for(tier: RiskTier = T1, **kw: Any) -> tuple[Approval, ...]:
+    """One distinct approver per required role of ``tier``."""
+    return tuple(approval(r, f"{r.value}.person", **kw) for r in POLICY.tier(tier).approvers)
+
+
+def waiver(
+    rules: Iterable[str],
+    *,
+    kind: WaiverKind = WaiverKind.EXCEPTION,
+    role: Role = Role.MODEL_RISK,
+    approver: str = "mira.modelrisk",
+    scope: Conditions | None = None,
+    expires: datetime = NOW + timedelta(days=7),
+    digest: str = DIGEST,
+) -> Waiver:
+    return Waiver(
+        waiver_id=f"{next(_ids):032x}",
+        kind=kind,
+        release_id=RELEASE,
+        bundle_digest=digest,
+        rules=list(rules),
+        reason="accepted for a limited rollout",
+        scope=scope or Conditions(users=["15 trained fraud analysts"], traffic_cap_percent=5),
+        compensating_controls=["daily review of every flagged case"],
+        approver=approver,
+        role=role,
+        issued_at=NOW - timedelta(hours=2),
+        expires_at=expires,
+    ).sealed()
+
+
+def inputs(
+    *,
+    tier: RiskTier = T1,
+    pipeline: PipelineType | None = P.CLASSIFIER,
+    facts: Mapping[str, Fact] | None = None,
+    approvals: Iterable[Approval] = (),
+    waivers: Iterable[Waiver] = (),
+    now: datetime = NOW,
+    through: GateId | None = None,
+    digest: str = DIGEST,
+    policy: Policy = POLICY,
+    rollback_target: str | None = "AIREL-FRAUD-2026-006",
+) -> GateInputs:
+    facts = dict(facts if facts is not None else good_facts())
+    facts.setdefault("risk_tier", Fact(FactStatus.OK, int(tier)))
+    evidence = tuple(
+        {"kind": kind, "ref": f"{kind}/1", "digest": f"sha256:{kind}", "created_at": "2026-11-20"}
+        for kind in ("bundle", "validation", "eval", "ci")
+    )
+    return GateInputs(
+        release_id=RELEASE,
+        bundle_digest=digest,
+        tier=tier,
+        pipeline_type=pipeline,
+        submitter=SUBMITTER,
+        rollback_target=rollback_target,
+        facts=facts,
+        evidence=evidence,
+        policy=policy,
+        approvals=tuple(approvals),
+        waivers=tuple(waivers),
+        now=now,
+        through=through,
+    )
+
+
+def run(**kw: Any) -> Decision:
+    return decide(inputs(**kw))
+
+
+def gate(d: Decision, gid: GateId) -> Any:
+    return next(g for g in d.to_dict()["gates"] if g["gate"] == gid.value)
+
+
+def rule(d: Decision, rule_id: str) -> dict[str, Any]:
+    for g in d.to_dict()["gates"]:
+        for r in g["rules"]:
+            if r["rule"] == rule_id:
+                return dict(r)
+    raise AssertionError(f"rule {rule_id} did not run")
+
+
+def rule_ids(d: Decision) -> set[str]:
+    return {r["rule"] for g in d.to_dict()["gates"] for r in g["rules"]}
+
+
+# -- baseline -------------------------------------------------------------------------------
+
+
+def test_everything_passing_through_g4_is_a_limited_go_capped_at_staging() -> None:
+    d = run(through=G.G4)
+    assert d.decision is DecisionKind.LIMITED_GO
+    assert d.max_stage is Stage.STAGING
+    assert d.conditions.max_stage is Stage.STAGING
+    assert d.reasons == ["STAGE_CAPPED:staging"]
+    assert [g.gate for g in d.gates] == [G.G0, G.G1, G.G2, G.G3, G.G4]
+    assert all(g.status is GateStatus.PASSED for g in d.gates)
+    assert d.to_dict()["max_stage"] == "staging"
+
+
+def test_all_approvals_give_a_tier_1_go_through_g9() -> None:
+    d = run(approvals=approvals_for(T1))
+    assert d.decision is DecisionKind.GO, d.reasons
+    assert d.reasons == []
+    assert d.max_stage is Stage.FULL
+    assert d.conditions.is_empty()
+    assert [g.gate for g in d.gates] == list(GateId)
+    assert {g.status for g in d.gates} == {GateStatus.PASSED}
+    assert d.approvals["missing"] == []
+    assert set(d.approvals["valid"]) == {r.value for r in POLICY.tier(T1).approvers}
+    assert len(set(d.approvals["valid"].values())) == 5
+
+
+@pytest.mark.parametrize(
+    ("through", "stage"),
+    [(G.G5, Stage.SHADOW), (G.G6, Stage.CANARY), (G.G7, Stage.LIMITED_RAMP)],
+)
+def test_tier_1_stage_follows_the_last_gate_passed(through: GateId, stage: Stage) -> None:
+    d = run(through=through, approvals=approvals_for(T1))
+    assert d.decision is DecisionKind.LIMITED_GO
+    assert d.max_stage is stage
+    assert d.reasons == [f"STAGE_CAPPED:{stage.value}"]
+
+
+def test_tier_2_standard_gates_through_g5_reach_canary() -> None:
+    d = run(tier=T2, through=G.G5, approvals=approvals_for(T2))
+    assert d.decision is DecisionKind.LIMITED_GO
+    assert d.max_stage is Stage.CANARY  # staging -> canary -> ramp, no shadow stage
+    assert G.G6 not in [g.gate for g in d.gates]
+    assert d.approvals["required"] == ["product_owner", "platform", "data_owner"]
+
+
+def test_tier_3_light_gates_go_with_one_product_owner() -> None:
+    d = run(tier=T3, approvals=approvals_for(T3))
+    assert d.decision is DecisionKind.GO, d.reasons
+    assert [g.gate for g in d.gates] == [G.G0, G.G1, G.G2, G.G4, G.G5, G.G9]
+    assert "privacy-review" not in rule_ids(d)
+
+
+def test_tier_0_is_always_no_go() -> None:
+    d = run(tier=RiskTier.TIER_0, approvals=approvals_for(T1))
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons[0] == "TIER_NOT_FOR_PRODUCTION"
+    assert d.max_stage is None
+    assert [g.gate for g in d.gates] == [G.G0]
+    for through in (G.G0, G.G4, G.G9):
+        assert run(tier=RiskTier.TIER_0, through=through).decision is DecisionKind.NO_GO
+
+
+# -- §4.4 hard items --------------------------------------------------------------------------
+
+
+def assert_hard_no_go(d: Decision, gid: GateId, code: str, rule_id: str) -> None:
+    assert d.decision is DecisionKind.NO_GO
+    assert f"{gid.value}:{code}:{rule_id}" in d.reasons
+    assert gate(d, gid)["status"] == "failed"
+    result = rule(d, rule_id)
+    assert (result["status"], result["hard"], result["reason"]) == ("fail", True, code)
+    later = [g for g in d.gates if g.gate.position > gid.position]
+    assert all(g.status is GateStatus.NOT_REACHED for g in later)
+
+
+def test_critical_failure_is_a_hard_no_go() -> None:
+    d = run(through=G.G4, facts=good_facts(eval_critical_failures=1))
+    assert_hard_no_go(d, G.G4, "CRITICAL_FAILURE", "zero-critical-failures")
+    assert rule(d, "zero-critical-failures")["facts"] == {"eval_critical_failures": 1}
+    # approvals do not help
+    full = run(facts=good_facts(eval_critical_failures=1), approvals=approvals_for(T1))
+    assert full.decision is DecisionKind.NO_GO
+
+
+LLM = [P.RAG_ASSISTANT, P.LLM_PROMPT, P.AGENT]
+
+
+@pytest.mark.parametrize(
+    ("metric", "code", "rule_id", "pipelines"),
+    [
+        ("eval_pii_leaks", "PII_LEAK", "pii-leak", LLM),
+        ("eval_unauthorised_tool_actions", "UNAUTHORISED_TOOL_ACTION",
+         "unauthorised-tool-action", [P.AGENT]),
+        ("eval_wrong_commitments", "WRONG_CUSTOMER_COMMITMENT", "wrong-commitment", LLM),
+        ("eval_unsupported_claims", "UNSUPPORTED_REGULATED_CLAIM", "unsupported-claim", LLM),
+    ],
+)  # fmt: skip
+def test_llm_critical_failures_have_their_own_reason_codes(
+    metric: str, code: str, rule_id: str, pipelines: list[PipelineType]
+) -> None:
+    for pipeline in pipelines:
+        for tier in (T1, T2, T3):
+            d = run(tier=tier, pipeline=pipeline, through=G.G4, facts=good_facts(**{metric: 2}))
+            assert_hard_no_go(d, G.G4, code, rule_id)
+    for pipeline in set(PipelineType) - set(pipelines):
+        d = run(pipeline=pipeline, through=G.G4, facts=good_facts(**{metric: 2}))
+        assert rule_id not in rule_ids(d)  # the classifier counts them in critical failures
+
+
+def test_critical_feature_missing_rate_above_the_tier_threshold() -> None:
+    facts = good_facts(critical_feature_missing_rate=0.02)
+    d = run(through=G.G4, facts=facts)  # Tier 1 allows 1%
+    assert_hard_no_go(d, G.G3, "CRITICAL_FEATURE_MISSING", "critical-feature-missing")
+    assert run(tier=T2, through=G.G4, facts=facts).decision is DecisionKind.LIMITED_GO  # 5%
+    at = run(through=G.G4, facts=good_facts(critical_feature_missing_rate=0.01))
+    assert at.decision is DecisionKind.LIMITED_GO  # the threshold itself passes
+
+
+def test_training_serving_schema_mismatch() -> None:
+    d = run(through=G.G4, facts=good_facts(schema_mismatches=1))
+    assert_hard_no_go(d, G.G3, "TRAINING_SERVING_SCHEMA_MISMATCH", "schema-parity")
+
+
+def test_high_risk_slice_without_coverage_is_hard_for_tier_1() -> None:
+    facts = good_facts(eval_uncovered_slices=1)
+    d = run(through=G.G4, facts=facts)
+    assert_hard_no_go(d, G.G4, "HIGH_RISK_SLICE_UNCOVERED", "high-risk-slice-coverage")
+    excepted = run(through=G.G4, facts=facts, waivers=[waiver(["high-risk-slice-coverage"])])
+    assert excepted.decision is DecisionKind.NO_GO  # a hard rule takes no exception
+
+
+@pytest.mark.parametrize("tier", [T2, T3])
+def test_uncovered_slice_is_soft_for_tiers_2_and_3(tier: RiskTier) -> None:
+    facts = good_facts(eval_uncovered_slices=1)
+    d = run(tier=tier, through=G.G4, facts=facts)
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == ["G4:SOFT_FAILURE_WITHOUT_EXCEPTION:slice-coverage"]
+    assert rule(d, "slice-coverage")["hard"] is False
+    w = waiver(["slice-coverage"], role=Role.PRODUCT_OWNER, approver="pat.product")
+    ok = run(tier=tier, through=G.G4, facts=facts, waivers=[w])
+    assert ok.decision is DecisionKind.LIMITED_GO
+    assert "no ramp for uncovered intents" in ok.conditions.notes
+    assert rule(ok, "slice-coverage")["status"] == "excepted"
+
+
+def test_missing_write_tool_approval() -> None:
+    d = run(
+        pipeline=P.AGENT,
+        through=G.G5,
+        facts=good_facts(write_tools_without_approval=1),
+        approvals=approvals_for(T1),
+    )
+    assert_hard_no_go(d, G.G5, "WRITE_TOOL_APPROVAL_MISSING", "write-tool-approval")
+
+
+def test_secrets_in_logs() -> None:
+    for tier in (T1, T2, T3):
+        d = run(
+            tier=tier,
+            through=G.G5,
+            facts=good_facts(secrets_in_logs=1),
+            approvals=approvals_for(tier),
+        )
+        assert_hard_no_go(d, G.G5, "SECRETS_IN_LOGS", "no-secrets-in-logs")
+
+
+def test_no_trace_by_release_id() -> None:
+    d = run(through=G.G6, facts=good_facts(traces_by_release_id=False), approvals=approvals_for())
+    assert_hard_no_go(d, G.G6, "NO_TRACE_BY_RELEASE_ID", "trace-by-release-id")
+
+
+def test_no_executable_rollback_target() -> None:
+    d = run(through=G.G4, facts=good_facts(rollback_target_executable=False))
+    assert_hard_no_go(d, G.G2, "NO_EXECUTABLE_ROLLBACK_TARGET", "rollback-target")
+
+
+def test_a_hard_failure_stops_the_stack_and_reports_every_failed_rule_of_its_gate() -> None:
+    d = run(through=G.G4, facts=good_facts(schema_mismatches=2, validation_hard_failures=3))
+    assert d.reasons == [
+        "G3:TRAINING_SERVING_SCHEMA_MISMATCH:schema-parity",
+        "G3:VALIDATION_HARD_FAILURE:validation-hard",
+    ]
+    assert gate(d, G.G4)["status"] == "not_reached"
+
+
+# -- §4.4 soft items --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("facts", "gid", "rule_id", "code", "condition"),
+    [
+        ({"freshness_findings": 1}, G.G3, "feature-freshness", "FEATURE_FRESHNESS_DELAY",
+         "feature freshness alert on"),
+        ({"ci_unplanned_low_cves": 1}, G.G2, "low-cves-planned", "CVE_WITHOUT_PATCH_PLAN", None),
+        ({"dashboard_tiles_stale": 2}, G.G6, "dashboard-tiles", "DASHBOARD_TILE_STALE", None),
+        ({"rollback_drill_minutes": 40.0}, G.G6, "rollback-drill", "ROLLBACK_DRILL_SLOW", None),
+    ],
+    ids=["freshness-delay", "low-cve", "dashboard-tile", "rollback-drill"],
+)  # fmt: skip
+def test_soft_item_needs_an_exception(
+    facts: dict[str, Any], gid: GateId, rule_id: str, code: str, condition: str | None
+) -> None:
+    base = {"through": gid, "approvals": approvals_for(), "facts": good_facts(**facts)}
+    d = run(**base)
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == [f"{gid.value}:SOFT_FAILURE_WITHOUT_EXCEPTION:{rule_id}"]
+    r = rule(d, rule_id)
+    assert (r["status"], r["hard"], r["reason"]) == ("fail", False, code)
+
+    exc = waiver([rule_id], expires=NOW + timedelta(days=3))
+    limited = run(**base, waivers=[exc])
+    assert limited.decision is DecisionKind.LIMITED_GO
+    assert gate(limited, gid)["status"] == "passed_with_conditions"
+    assert rule(limited, rule_id) | {"facts": None} == r | {
+        "status": "excepted",
+        "waiver": exc.waiver_id,
+        "facts": None,
+    }
+    assert limited.waivers_used == [exc.waiver_id]
+    assert limited.conditions.traffic_cap_percent == 5  # the exception's scope applies
+    assert "15 trained fraud analysts" in limited.conditions.users
+    if condition:
+        assert condition in limited.conditions.notes  # and the rule's own conditions
+    assert limited.expires_at == exc.expires_at  # a decision never outlives its exception
+
+    expired = run(**base, waivers=[exc], now=NOW + timedelta(days=3))
+    assert expired.decision is DecisionKind.NO_GO  # back to the gate
+    assert expired.reasons == [f"{gid.value}:SOFT_FAILURE_WITHOUT_EXCEPTION:{rule_id}"]
+
+
+def test_a_low_risk_cve_with_a_patch_plan_passes() -> None:
+    d = run(through=G.G4, facts=good_facts(ci_unplanned_low_cves=0, ci_critical_cves=0))
+    assert rule(d, "low-cves-planned")["status"] == "pass"
+    assert d.decision is DecisionKind.LIMITED_GO
+
+
+def test_rule_conditions_merge_into_the_decision() -> None:
+    facts = good_facts(eval_material_regressions=1, eval_fairness_breaches=1)
+    waivers = [waiver(["no-material-slice-regression", "fairness"])]
+    d = run(through=G.G5, facts=facts, waivers=waivers, approvals=approvals_for())
+    assert d.decision is DecisionKind.LIMITED_GO
+    assert "regressed slices stay on the baseline" in d.conditions.notes
+    assert d.conditions.human_review == "human review of decisions in the affected segment"
+    assert d.conditions.max_stage is Stage.SHADOW
+
+
+def test_an_exception_for_another_bundle_does_not_count() -> None:
+    facts = good_facts(freshness_findings=1)
+    d = run(through=G.G4, facts=facts, waivers=[waiver(["feature-freshness"], digest=OTHER_DIGEST)])
+    assert d.decision is DecisionKind.NO_GO
+
+
+def test_a_tampered_exception_does_not_count() -> None:
+    w = waiver(["feature-freshness"]).model_copy(update={"rules": ["feature-freshness", "x"]})
+    d = run(through=G.G4, facts=good_facts(freshness_findings=1), waivers=[w])
+    assert d.decision is DecisionKind.NO_GO
+
+
+def test_an_exception_by_the_submitter_or_an_unlisted_role_does_not_count() -> None:
+    facts = good_facts(freshness_findings=1)
+    by_submitter = waiver(["feature-freshness"], approver=SUBMITTER)
+    by_security = waiver(["feature-freshness"], role=Role.SECURITY)  # Tier 1: model risk, compl.
+    for w in (by_submitter, by_security):
+        assert run(through=G.G4, facts=facts, waivers=[w]).decision is DecisionKind.NO_GO
+    ok = waiver(["feature-freshness"], role=Role.COMPLIANCE, approver="cora.compliance")
+    assert run(through=G.G4, facts=facts, waivers=[ok]).decision is DecisionKind.LIMITED_GO
+
+
+# -- risk acceptance --------------------------------------------------------------------------
+
+
+def acceptance(rules: list[str], **kw: Any) -> Waiver:
+    scope = Conditions(segments=["high-risk entities excluded"], traffic_cap_percent=10)
+    return waiver(rules, kind=WaiverKind.RISK_ACCEPTANCE, scope=scope, **kw)
+
+
+def test_risk_acceptance_for_an_acceptable_hard_rule() -> None:
+    facts = good_facts(security_high_findings=1)
+    base = {"through": G.G5, "facts": facts, "approvals": approvals_for()}
+    assert run(**base).reasons == ["G5:SECURITY_HIGH_FINDING:security-findings"]
+    ra = acceptance(["security-findings"], expires=NOW + timedelta(days=5))
+    d = run(**base, waivers=[ra])
+    assert d.decision is DecisionKind.RISK_ACCEPTANCE
+    assert rule(d, "security-findings")["status"] == "accepted"
+    assert d.conditions.segments == ["high-risk entities excluded"]
+    assert d.conditions.traffic_cap_percent == 10
+    assert d.expires_at == ra.expires_at
+    assert d.max_stage is Stage.SHADOW
+    # an expired acceptance sends the release back to the gate
+    later = run(**base, waivers=[ra], now=NOW + timedelta(days=5, seconds=1))
+    assert later.decision is DecisionKind.NO_GO
+
+
+def test_risk_acceptance_is_refused_for_a_non_acceptable_hard_rule() -> None:
+    facts = good_facts(eval_critical_failures=1)
+    d = run(through=G.G4, facts=facts, waivers=[acceptance(["zero-critical-failures"])])
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == ["G4:CRITICAL_FAILURE:zero-critical-failures"]
+    assert d.waivers_used == []
+
+
+def test_an_exception_cannot_stand_in_for_a_risk_acceptance() -> None:
+    facts = good_facts(security_high_findings=1)
+    d = run(
+        through=G.G5,
+        facts=facts,
+        approvals=approvals_for(),
+        waivers=[waiver(["security-findings"])],
+    )
+    assert d.decision is DecisionKind.NO_GO
+
+
+def test_risk_acceptance_needs_the_acceptance_role() -> None:
+    facts = good_facts(security_high_findings=1)
+    wrong = acceptance(["security-findings"], role=Role.COMPLIANCE, approver="cora.compliance")
+    d = run(through=G.G5, facts=facts, approvals=approvals_for(), waivers=[wrong])
+    assert d.decision is DecisionKind.NO_GO
+
+
+def test_risk_acceptance_without_controls_or_scope_cannot_be_built() -> None:
+    with pytest.raises(ValueError, match="compensating controls"):
+        Waiver(
+            waiver_id="0" * 32, kind=WaiverKind.RISK_ACCEPTANCE, release_id=RELEASE,
+            bundle_digest=DIGEST, rules=["security-findings"], reason="r",
+            scope=Conditions(traffic_cap_percent=5), approver="m", role=Role.MODEL_RISK,
+            issued_at=NOW, expires_at=NOW + timedelta(days=1),
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="needs a scope"):
+        Waiver(
+            waiver_id="0" * 32, kind=WaiverKind.RISK_ACCEPTANCE, release_id=RELEASE,
+            bundle_digest=DIGEST, rules=["security-findings"], reason="r", scope=Conditions(),
+            compensating_controls=["c"], approver="m", role=Role.MODEL_RISK,
+            issued_at=NOW, expires_at=NOW + timedelta(days=1),
+        )  # fmt: skip
+
+
+# -- evidence that cannot be read never passes ------------------------------------------------
+
+NOT_OK = [FactStatus.MISSING, FactStatus.STALE, FactStatus.ERRORED, FactStatus.INCONCLUSIVE]
+
+
+@pytest.mark.parametrize("status", NOT_OK)
+def test_unreadable_evidence_never_passes(status: FactStatus) -> None:
+    facts = good_facts(schema_mismatches=Fact(status))
+    d = run(through=G.G4, facts=facts)
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == ["G3:TRAINING_SERVING_SCHEMA_MISMATCH:schema-parity"]
+    r = rule(d, "schema-parity")
+    assert r["status"] == status.value
+    assert r["facts"] == {"schema_mismatches": status.value}
+    assert r["detail"] == f"{status.value} evidence: schema_mismatches"
+
+
+def test_an_absent_fact_is_missing() -> None:
+    facts = good_facts()
+    del facts["eval_critical_failures"]
+    d = run(through=G.G4, facts=facts)
+    assert rule(d, "zero-critical-failures")["status"] == "missing"
+    assert d.decision is DecisionKind.NO_GO
+
+
+def test_the_worst_status_wins() -> None:
+    facts = good_facts(
+        ci_tests_failed=Fact(FactStatus.MISSING), ci_container_built=Fact(FactStatus.ERRORED)
+    )
+    assert rule(run(through=G.G4, facts=facts), "ci-tests")["status"] == "errored"
+
+
+@pytest.mark.parametrize("status", NOT_OK)
+def test_unreadable_entry_evidence_keeps_the_gate_closed(status: FactStatus) -> None:
+    d = run(through=G.G4, facts=good_facts(candidate_present=Fact(status)))
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == ["G4:GATE_ENTRY_NOT_MET"]
+    assert gate(d, G.G4)["status"] == "entry_not_met"
+    assert gate(d, G.G4)["entry"]["status"] == status.value
+
+
+@pytest.mark.parametrize("status", NOT_OK)
+def test_an_exception_does_not_cover_unreadable_evidence(status: FactStatus) -> None:
+    facts = good_facts(freshness_findings=Fact(status))
+    d = run(through=G.G4, facts=facts, waivers=[waiver(["feature-freshness"])])
+    assert d.decision is DecisionKind.NO_GO
+    assert rule(d, "feature-freshness")["status"] == status.value
+
+
+@pytest.mark.parametrize("status", NOT_OK)
+def test_a_risk_acceptance_does_not_cover_unreadable_evidence(status: FactStatus) -> None:
+    facts = good_facts(security_high_findings=Fact(status))
+    d = run(
+        through=G.G5,
+        facts=facts,
+        approvals=approvals_for(),
+        waivers=[acceptance(["security-findings"])],
+    )
+    assert d.decision is DecisionKind.NO_GO
+
+
+def test_a_rule_that_errors_at_run_time_never_passes() -> None:
+    raw = copy.deepcopy(RAW)
+    raw["rules"].append(
+        {"id": "ratio", "gate": "G4", "reason": "RATIO_X", "expr": "eval_pii_leaks * 4 >= 0"}
+    )
+    policy = build_policy(raw)
+    d = run(through=G.G4, policy=policy, facts=good_facts(eval_pii_leaks=2**62))
+    assert d.decision is DecisionKind.NO_GO
+    assert rule(d, "ratio")["status"] == "errored"
+    assert "expression error" in rule(d, "ratio")["detail"]
+
+
+# -- entry conditions, rollback -----------------------------------------------------------------
+
+
+def test_g7_hard_failure_is_a_rollback() -> None:
+    d = run(facts=good_facts(canary_critical_failures=1), approvals=approvals_for())
+    assert d.decision is DecisionKind.ROLLBACK
+    assert d.reasons == ["G7:CANARY_CRITICAL_FAILURE:canary-critical"]
+    assert [gate(d, g)["status"] for g in (G.G7, G.G8, G.G9)] == [
+        "failed",
+        "not_reached",
+        "not_reached",
+    ]
+    assert d.max_stage is None
+    latency = run(facts=good_facts(canary_latency_p95_ms=900.0), approvals=approvals_for())
+    assert latency.decision is DecisionKind.ROLLBACK
+    assert latency.reasons == ["G7:CANARY_LATENCY:canary-latency"]
+
+
+def test_g8_hard_failure_is_a_rollback() -> None:
+    d = run(facts=good_facts(ramp_capacity_ok=False), approvals=approvals_for())
+    assert d.decision is DecisionKind.ROLLBACK
+    assert d.reasons == ["G8:RAMP_NOT_READY:ramp-capacity"]
+
+
+def test_soft_canary_failure_is_a_no_go_not_a_rollback() -> None:
+    d = run(facts=good_facts(canary_override_rate=0.2), approvals=approvals_for())
+    assert d.decision is DecisionKind.NO_GO
+    w = waiver(["canary-overrides"])
+    capped = run(facts=good_facts(canary_override_rate=0.2), approvals=approvals_for(), waivers=[w])
+    assert capped.decision is DecisionKind.LIMITED_GO
+    assert capped.conditions.traffic_cap_percent == 5
+
+
+def test_a_release_not_yet_in_canary_is_not_rolled_back() -> None:
+    facts = good_facts(has_canary_evidence=False)
+    d = run(facts=facts, approvals=approvals_for())
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == ["G7:GATE_ENTRY_NOT_MET"]
+
+
+def test_gate_not_applicable_to_the_pipeline_type_is_skipped() -> None:
+    d = run(pipeline=P.LLM_PROMPT, through=G.G4, facts=good_facts(schema_mismatches=5))
+    assert gate(d, G.G3)["status"] == "not_applicable"
+    assert d.decision is DecisionKind.LIMITED_GO
+
+
+def test_g0_entry_not_met() -> None:
+    d = run(through=G.G4, facts=good_facts(use_case_registered=False))
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == ["G0:GATE_ENTRY_NOT_MET"]
+    assert [g["status"] for g in d.to_dict()["gates"]][1:] == ["not_reached"] * 4
+
+
+# -- approvals ----------------------------------------------------------------------------------
+
+
+def required_but(role: Role, **kw: Any) -> tuple[Approval, ...]:
+    """Valid approvals for every Tier 1 role but ``role``."""
+    return tuple(a for a in approvals_for(T1, **kw) if a.role is not role)
+
+
+def assert_missing(d: Decision, role: Role, why: str | None) -> None:
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == [f"G5:APPROVAL_MISSING:{role.value}"]
+    assert gate(d, G.G5)["status"] == "awaiting_approval"
+    assert d.approvals["missing"] == [role.value]
+    if why is not None:
+        assert [v["why"] for v in d.approvals["void"]] == [why]
+
+
+def test_missing_approvals_are_listed_per_role() -> None:
+    d = run(through=G.G5)
+    assert d.decision is DecisionKind.NO_GO
+    assert d.reasons == [f"G5:APPROVAL_MISSING:{r.value}" for r in POLICY.tier(T1).approvers]
+    assert_missing(run(approvals=required_but(Role.COMPLIANCE)), Role.COMPLIANCE, None)
+
+
+def test_self_approval_is_not_counted() -> None:
+    own = approval(Role.SECURITY, SUBMITTER)
+    assert_missing(
+        run(approvals=[*required_but(Role.SECURITY), own]), Role.SECURITY, "self_approval"
+    )
+
+
+def test_one_person_cannot_fill_two_roles() -> None:
+    others = required_but(Role.DATA_OWNER)
+    again = approval(Role.DATA_OWNER, others[0].approver, issued=NOW - timedelta(minutes=5))
+    d = run(approvals=[*others, again])
+    assert_missing(d, Role.DATA_OWNER, "approver_fills_another_role")
+
+
+def test_expired_approval_is_not_counted() -> None:
+    old = approval(Role.MODEL_RISK, "mo.risk", expires=NOW)
+    assert_missing(run(approvals=[*required_but(Role.MODEL_RISK), old]), Role.MODEL_RISK, "expired")
+
+
+def test_approval_for_another_bundle_digest_is_not_counted() -> None:
+    other = approval(Role.BUSINESS_OWNER, "bo", digest=OTHER_DIGEST)
+    d = run(approvals=[*required_but(Role.BUSINESS_OWNER), other])
+    assert_missing(d, Role.BUSINESS_OWNER, "other_bundle")
+
+
+def test_bundle_edit_voids_every_approval() -> None:
+    d = run(approvals=approvals_for(T1), digest=OTHER_DIGEST)
+    assert d.decision is DecisionKind.NO_GO
+    assert len(d.approvals["missing"]) == 5
+    assert {v["why"] for v in d.approvals["void"]} == {"other_bundle"}
+
+
+def test_approval_with_a_broken_seal_is_not_counted() -> None:
+    forged = approval(Role.COMPLIANCE, "cc").model_copy(update={"approver": "cora"})
+    d = run(approvals=[*required_but(Role.COMPLIANCE), forged])
+    assert_missing(d, Role.COMPLIANCE, "seal_broken")
+    moved = approval(Role.COMPLIANCE, "cc").model_copy(update={"bundle_digest": OTHER_DIGEST})
+    assert_missing(run(approvals=[*required_but(Role.COMPLIANCE), moved]), Role.COMPLIANCE, None)
+
+
+def test_approval_from_the_future_is_not_counted() -> None:
+    early = approval(Role.SECURITY, "sec", issued=NOW + timedelta(hours=1))
+    d = run(approvals=[*required_but(Role.SECURITY), early])
+    assert_missing(d, Role.SECURITY, "not_yet_valid")
+
+
+def test_a_second_approval_for_a_filled_role_is_not_counted_twice() -> None:
+    extra = approval(Role.SECURITY, "sec.second", issued=NOW - timedelta(minutes=1))
+    d = run(approvals=[*approvals_for(T1), extra])
+    assert d.decision is DecisionKind.GO
+    assert d.approvals["void"] == [
+        {"approval_id": extra.approval_id, "role": "security", "why": "role_already_filled"}
+    ]
+    assert d.approvals["valid"]["security"] == "security.person"
+
+
+def test_decision_expires_with_its_earliest_approval() -> None:
+    approvals = list(approvals_for(T1))
+    approvals[2] = approval(
+        approvals[2].role, approvals[2].approver, expires=NOW + timedelta(days=2)
+    )
+    d = run(approvals=approvals)
+    assert d.decision is DecisionKind.GO
+    assert d.expires_at == NOW + timedelta(days=2)
+    assert run(approvals=approvals_for(T1)).expires_at == NOW + timedelta(days=14)  # policy TTL
+
+
+# -- reproducibility ------------------------------------------------------------------------------
+
+
+def test_same_inputs_give_the_same_decision() -> None:
+    approvals = approvals_for(T1)
+    waivers = [waiver(["feature-freshness"])]
+    facts = good_facts(freshness_findings=1)
+    a = inputs(facts=facts, approvals=approvals, waivers=waivers, through=G.G6)
+    b = inputs(
+        facts=copy.deepcopy(facts),
+        approvals=[x.model_copy() for x in reversed(approvals)],
+        waivers=[w.model_copy() for w in waivers],
+        through=G.G6,
+        policy=build_policy(copy.deepcopy(RAW)),
+    )
+    da, db = decide(a), decide(b)
+    assert da.to_dict() == db.to_dict()
+    assert da.decision is DecisionKind.LIMITED_GO
+    assert inputs_digest(a) == inputs_digest(b)
+    assert decide(a).to_dict() == da.to_dict()
+
+
+def test_a_later_clock_past_an_expiry_changes_the_decision_and_the_digest() -> None:
+    approvals = list(approvals_for(T1))
+    approvals[0] = approval(
+        approvals[0].role, approvals[0].approver, expires=NOW + timedelta(days=1)
+    )
+    a = inputs(approvals=approvals)
+    b = inputs(approvals=approvals, now=NOW + timedelta(days=1, minutes=1))
+    assert decide(a).decision is DecisionKind.GO
+    assert decide(b).decision is DecisionKind.NO_GO
+    assert decide(a).to_dict() != decide(b).to_dict()
+    assert inputs_digest(a) != inputs_digest(b)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"facts": good_facts(eval_soft_thresholds_failed=1)},
+        {"digest": OTHER_DIGEST},
+        {"through": G.G6},
+        {"pipeline": P.RAG_ASSISTANT},
+        {"policy": build_policy({**RAW, "version": "1.1"})},
+    ],
+    ids=["fact", "digest", "through", "pipeline", "policy"],
+)
+def test_every_input_is_in_the_inputs_digest(change: dict[str, Any]) -> None:
+    assert inputs_digest(inputs()) != inputs_digest(inputs(**change))
+
+
+def test_decision_to_dict_is_json_ready() -> None:
+    import json
+
+    d = run(approvals=approvals_for(T1), through=G.G6, facts=good_facts(freshness_findings=1))
+    body = d.to_dict()
+    assert json.loads(json.dumps(body)) == body
+    assert body["decision"] == "no_go"
+    assert body["gates"][3]["rules"][3]["rule"] == "feature-freshness"
