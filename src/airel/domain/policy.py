@@ -133,6 +133,11 @@ def _problem(reason: Reason, where: str, message: str) -> dict[str, Any]:
     return {"reason": reason.value, "field": where, "message": message}
 
 
+def _first(problems: list[dict[str, Any]]) -> str:
+    """The first problem in words (the CLI lists the others as "also:")."""
+    return f"{problems[0]['field']}: {problems[0]['message']}"
+
+
 def _unknown_gates(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
     known = {g.value for g in GateId}
     found: list[tuple[str, Any]] = [(f"gates.{k}", k) for k in raw.get("gates") or {}]
@@ -301,7 +306,7 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
     if problems:
         raise ValidationError(
             Reason.POLICY_UNKNOWN_GATE,
-            f"policy names {len(problems)} unknown gate(s)",
+            f"policy names {len(problems)} unknown gate(s); {_first(problems)}",
             fix="gates are G0 … G9",
             problems=problems,
         )
@@ -330,7 +335,8 @@ def build_policy(raw: Mapping[str, Any]) -> Policy:
     if problems:
         raise ValidationError(
             Reason(problems[0]["reason"]),
-            f"gate policy {doc.policy}:{doc.version} has {len(problems)} problem(s)",
+            f"gate policy {doc.policy}:{doc.version} has {len(problems)} problem(s); "
+            + _first(problems),
             fix="correct the listed rules and run `airel policy check` again",
             problems=problems,
         )
