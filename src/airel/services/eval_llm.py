@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from airel.adapters.llm_judge import Judgement, rejudge
-from airel.domain.canonical import digest_of
 from airel.domain.eval_llm_compare import pass_rates
 from airel.domain.eval_llm_report import render_run_summary
 from airel.domain.eval_llm_thresholds import blocking, judge_pass_threshold
 from airel.domain.eval_rules import summarize
 from airel.domain.evalsuite import EvalSuite, EvalTask
-from airel.domain.evidence import EvalRecord
 from airel.errors import Reason, ValidationError
 from airel.services.context import Context
 from airel.services.eval_llm_side import (
@@ -42,9 +40,13 @@ from airel.services.eval_llm_side import (
     resolve_evaluators,
     run_side,
 )
-from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, get_record, load_suite
-from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
+from airel.services.evaluation import (
+    MAX_EXAMPLES,
+    EvalOutcome,
+    get_record,
+    load_suite,
+    save_record,
+)
 
 
 def load_llm_suite(ctx: Context, path: Path, *, use: str) -> EvalSuite:
@@ -100,30 +102,6 @@ def threshold_verdicts(
             ev.ref, ev.threshold, rate=rate, delta_low=low, comparison=comparison
         )
     return out
-
-
-def store_record(ctx: Context, record: EvalRecord, *, action: str) -> EvalRecord:
-    """Insert ``record`` (idempotent on its id) with an audit entry."""
-
-    def write(tx: WriteTx) -> EvalRecord:
-        existing = tx.get_eval_record(record.record_id)
-        if existing is not None:
-            return existing
-        tx.insert_eval_record(record)
-        tx.append_audit(
-            actor=ctx.actor,
-            action=action,
-            subject=record.subject,
-            before=None,
-            after=record.record_id,
-            details={
-                "passed": record.passed,
-                "critical": record.body["critical_failures"]["count"],
-            },
-        )
-        return record
-
-    return ctx.store.write(write)
 
 
 def run_llm_suite(
@@ -192,17 +170,7 @@ def run_llm_suite(
         "passed": passed,
     }
     body["report"] = render_run_summary(body)
-    record = EvalRecord(
-        record_id=digest_of({k: v for k, v in body.items() if k != "report"}),
-        kind="run",
-        subject=label,
-        passed=passed,
-        body=body,
-        created_at=utc_now(),
-        created_by=ctx.actor,
-    )
-    stored = store_record(ctx, record, action="eval.run")
-    return EvalOutcome(stored, stored.body["report"])
+    return save_record(ctx, body, kind="run", subject=label, action="eval.run")
 
 
 def stored_judgements(body: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:

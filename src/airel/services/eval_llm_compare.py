@@ -16,22 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airel.domain.canonical import digest_of
 from airel.domain.eval_llm_compare import OVERALL, check_slices, compare_checks, slice_masks
 from airel.domain.eval_llm_report import render_llm_report
 from airel.domain.eval_llm_thresholds import blocking
 from airel.domain.evalsuite import EvalTask
-from airel.domain.evidence import EvalRecord
 from airel.services.context import Context
 from airel.services.eval_llm import (
     evaluator_summary,
     load_llm_suite,
-    store_record,
     threshold_verdicts,
 )
 from airel.services.eval_llm_side import call_stats, load_datasets, resolve_evaluators, run_side
-from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, load_suite
-from airel.store.sql import utc_now
+from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, load_suite, save_record
 
 SIDES = ("baseline", "candidate")
 
@@ -156,14 +152,7 @@ def compare_llm(
         "passed": passed,
     }
     body["report"] = render_llm_report(body)
-    record = EvalRecord(
-        record_id=digest_of({k: v for k, v in body.items() if k != "report"}),
-        kind="comparison",
-        subject=f"{baseline_label} -> {candidate_label}",
-        passed=passed,
-        body=body,
-        created_at=utc_now(),
-        created_by=ctx.actor,
-    )
-    stored = store_record(ctx, record, action="eval.compare")
-    return EvalOutcome(stored, stored.body["report"])
+    return save_record(
+        ctx, body, kind="comparison", subject=f"{baseline_label} -> {candidate_label}",
+        action="eval.compare",
+    )  # fmt: skip

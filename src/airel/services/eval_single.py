@@ -24,12 +24,10 @@ from typing import Any
 
 from airel.adapters.eval_data import join_scores, read_table
 from airel.adapters.hashing import hash_file
-from airel.domain.canonical import digest_of
 from airel.domain.components import EvalRole
 from airel.domain.eval_compare import Threshold
 from airel.domain.eval_run import evaluate_single, render_run_report
 from airel.domain.evalsuite import EvalSuite, EvalTask
-from airel.domain.evidence import EvalRecord
 from airel.errors import Reason, ValidationError
 from airel.services.context import Context
 from airel.services.evaluation import (
@@ -39,13 +37,12 @@ from airel.services.evaluation import (
     critical_misses,
     load_suite,
     resolve_evaluators,
+    save_record,
     slice_mask,
     verified_table,
 )
 from airel.services.evaluation import dataset as registered_dataset
 from airel.services.profiling import sniff_format
-from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 
 def _predictions_format(path: Path) -> str:
@@ -148,30 +145,4 @@ def run_classifier_suite(
         "passed": passed,
     }
     body["report"] = render_run_report(body)
-    record = EvalRecord(
-        record_id=digest_of({k: v for k, v in body.items() if k != "report"}),
-        kind="run",
-        subject=label,
-        passed=passed,
-        body=body,
-        created_at=utc_now(),
-        created_by=ctx.actor,
-    )
-
-    def write(tx: WriteTx) -> EvalRecord:
-        existing = tx.get_eval_record(record.record_id)
-        if existing is not None:
-            return existing
-        tx.insert_eval_record(record)
-        tx.append_audit(
-            actor=ctx.actor,
-            action="eval.run",
-            subject=label,
-            before=None,
-            after=record.record_id,
-            details={"passed": passed, "critical": len(critical)},
-        )
-        return record
-
-    stored = ctx.store.write(write)
-    return EvalOutcome(stored, stored.body["report"])
+    return save_record(ctx, body, kind="run", subject=label, action="eval.run")

@@ -235,11 +235,21 @@ def compare_predictions(
         "passed": passed,
     }
     body["report"] = render_report(body)
+    return save_record(
+        ctx, body, kind="comparison", subject=f"{baseline_label} -> {candidate_label}",
+        action="eval.compare",
+    )  # fmt: skip
+
+
+def save_record(ctx: Context, body: dict[str, Any], *, kind: str, subject: str,
+                action: str) -> EvalOutcome:  # fmt: skip
+    """Store an eval run or comparison (idempotent on its id, the digest of the body without
+    the rendered report) with its audit entry, in one transaction."""
     record = EvalRecord(
         record_id=digest_of({k: v for k, v in body.items() if k != "report"}),
-        kind="comparison",
-        subject=f"{baseline_label} -> {candidate_label}",
-        passed=passed,
+        kind=kind,
+        subject=subject,
+        passed=bool(body["passed"]),
         body=body,
         created_at=utc_now(),
         created_by=ctx.actor,
@@ -252,16 +262,16 @@ def compare_predictions(
         tx.insert_eval_record(record)
         tx.append_audit(
             actor=ctx.actor,
-            action="eval.compare",
-            subject=record.subject,
+            action=action,
+            subject=subject,
             before=None,
             after=record.record_id,
-            details={"passed": passed, "critical": len(critical)},
+            details={"passed": record.passed, "critical": body["critical_failures"]["count"]},
         )
         return record
 
     stored = ctx.store.write(write)
-    return EvalOutcome(stored, stored.body["report"])
+    return EvalOutcome(stored, str(stored.body.get("report", "")))
 
 
 def get_record(ctx: Context, record_id: str) -> EvalRecord:
