@@ -34,7 +34,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from airel.errors import Reason, ValidationError
 
@@ -172,6 +171,8 @@ def roc_auc(y: Any, score: Any, weight: Any = None) -> MetricValue:
     why = _both_classes(labels, w)
     if why:
         return MetricValue.undefined(why)
+    from sklearn.metrics import roc_auc_score  # on first use: keeps CLI start-up fast
+
     return _ok(roc_auc_score(labels, scores, sample_weight=w))
 
 
@@ -182,6 +183,8 @@ def pr_auc(y: Any, score: Any, weight: Any = None) -> MetricValue:
         return MetricValue.undefined("empty")
     if _class_weights(labels, w)[0] <= 0:
         return MetricValue.undefined("no positives")
+    from sklearn.metrics import average_precision_score  # on first use (CLI start-up)
+
     return _ok(average_precision_score(labels, scores, sample_weight=w))
 
 
