@@ -325,3 +325,38 @@ def test_cli_eval_run_dispatches_classifier_suites(client: Client, toy: Path) ->
     assert (code, out["reason"]) == (2, "INVALID_VALUE")
     code, out = run(str(toy / "missing.parquet"))
     assert (code, out["reason"]) == (2, "ARTIFACT_MISSING")
+
+
+def test_release_option_links_the_result_as_gate_evidence(
+    client: Client,
+    toy: Path,
+    fraud_registry: Client,
+    bundle_yaml: Callable[..., str],
+    write: Callable[..., Path],
+) -> None:
+    """`--release R` on `eval run` / `eval compare` links the stored record as R's G4 evidence;
+    an unknown release is refused (exit 2, RELEASE_NOT_FOUND) before anything is evaluated."""
+    from typer.testing import CliRunner
+
+    from airel.cli.main import app
+    from gate_fixtures import V2, freeze_pair
+
+    freeze_pair(fraud_registry, bundle_yaml, write)
+    runner = CliRunner()
+    base = ["--database-url", client.settings.database_url, "eval"]
+    suite = ["--suite", str(toy / "suite.yaml")]
+
+    def run(*args: str) -> tuple[int, dict[str, object]]:
+        result = runner.invoke(app, [*base, *args, "--json"])
+        return result.exit_code, json.loads(result.stdout)
+
+    records = len(client.eval_records())
+    code, out = run("run", *suite, "--target", str(toy / "strong.parquet"), "--label", "m",
+                    "--release", "NO-SUCH-RELEASE-1")  # fmt: skip
+    assert (code, out["reason"]) == (2, "RELEASE_NOT_FOUND")
+    assert len(client.eval_records()) == records
+    code, out = run("compare", *suite, "--baseline", str(toy / "weak.parquet"),
+                    "--candidate", str(toy / "strong.parquet"), "--release", V2)  # fmt: skip
+    assert (code, out["release"]) == (0, V2)
+    (link,) = client.evidence(V2).links
+    assert (link.kind, link.record_id) == ("eval", out["record_id"])

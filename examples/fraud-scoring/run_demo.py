@@ -376,6 +376,8 @@ def evaluate_models() -> int:
         "fraud-score:2.0.0",
         "--report",
         "eval-report.md",
+        "--release",
+        "FRAUD-SCORING-2026-002",
         check=False,
     )
 
@@ -432,13 +434,11 @@ release-manager = ["release_manager", "business_owner"]
 """
 
 
-def latest_ids() -> tuple[str, str]:
-    """The ids of the last eval comparison and validation run in the store."""
+def latest_validation() -> str:
+    """The id of the last validation run in the store (the monitoring run above)."""
     client = Client(actor="fraud-ml-pipeline")
     try:
-        comparison = [r for r in client.eval_records() if r.kind == "comparison"][-1]
-        validation = client.validation_runs()[-1]
-        return comparison.record_id, validation.run_id
+        return client.validation_runs()[-1].run_id
     finally:
         client.close()
 
@@ -460,9 +460,9 @@ def write_scoring_snapshot(work: Path) -> tuple[Path, Path]:
 
 def gate_release(work: Path) -> int:
     """The gate step (issue 5): evidence → G0–G4 decisions, an exception, the §8.1 memo."""
-    step("gate evidence: CI results (G2), then the eval comparison and validation run (G3, G4)")
+    step("gate evidence: CI results (G2) and the monitoring validation run (G3); the eval")
+    print("  comparison (G4) was linked by `eval compare --release` above")
     (work / "airel.toml").write_text(IDENTITIES, encoding="utf-8")
-    eval_id, monitoring_run = latest_ids()
     airel(
         "evidence",
         "add",
@@ -480,11 +480,10 @@ def gate_release(work: Path) -> int:
         "--metric",
         "ci_unplanned_low_cves=0",
     )
-    airel("evidence", "link", CANDIDATE, "--eval", eval_id)
-    airel("evidence", "link", CANDIDATE, "--validation", monitoring_run)
+    airel("evidence", "link", CANDIDATE, "--validation", latest_validation())
     step("gate check G0–G4: the validation above found skew, leakage and a restricted feature")
     airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
-    step("fix the serving path and the scoring snapshot, validate again, link the new run")
+    step("fix the serving path and the scoring snapshot; validate again as the release's G3 run")
     snapshot, serving = write_scoring_snapshot(work)
     airel(
         "validate",
@@ -500,8 +499,9 @@ def gate_release(work: Path) -> int:
         "fraud-detection",
         "--as-of",
         "2026-05-26T00:00:00+00:00",
+        "--release",
+        CANDIDATE,
     )
-    airel("evidence", "link", CANDIDATE, "--validation", latest_ids()[1])
     step("gate check G0–G4: one soft finding (the restricted column is absent on purpose)")
     airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
     step("segregation of duties: the release manager froze the bundle and cannot sign for it")

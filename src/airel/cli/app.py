@@ -32,6 +32,12 @@ app = typer.Typer(
 _state: dict[str, Any] = {}
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print plain JSON for CI.")]
+ReleaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--release", help="Link the stored result as gate evidence of this frozen release."
+    ),
+]
 
 
 @app.callback()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from airel.cli import output
-from airel.cli.app import JsonOpt, client, command
+from airel.cli.app import JsonOpt, ReleaseOpt, client, command
 
 eval_app = typer.Typer(help="Offline evaluation: baseline vs candidate.", no_args_is_help=True)
 
@@ -44,11 +44,14 @@ def compare(
         float, typer.Option(min=0.1, help="LLM suites: seconds per item and judge call.")
     ] = 30.0,
     report: Annotated[Path | None, typer.Option(help="Write the §8.4 report here.")] = None,
+    release: ReleaseOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Compare on every suite dataset with paired bootstrap CIs; exit 1 when a hard threshold
     fails or is inconclusive, or on any critical failure (LLM suites: also on any candidate
-    error or timeout)."""
+    error or timeout). With --release, the comparison is linked as G4 evidence."""
+    if release is not None:
+        client().bundle(release)  # an unknown release is refused before any work
     outcome = client().eval_compare(
         suite,
         baseline=baseline,
@@ -61,6 +64,8 @@ def compare(
         timeout_s=timeout,
     )
     record = outcome.record
+    if release is not None:
+        client().link_evidence(release, eval=record.record_id)
     if report is not None:
         report.write_text(outcome.markdown, encoding="utf-8")
     if as_json:
@@ -68,12 +73,15 @@ def compare(
             {
                 "record_id": record.record_id,
                 "passed": record.passed,
+                "release": release,
                 **{k: v for k, v in record.body.items() if k != "report"},
             }
         )
     else:
         output.out.print(outcome.markdown, markup=False)
         (output.ok if record.passed else output.fail)(f"comparison {record.record_id[:19]}…")
+        if release is not None:
+            output.ok(f"linked to {release} as gate evidence")
     return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
 
 
@@ -93,12 +101,16 @@ def run(
         float, typer.Option(min=0.1, help="Seconds per item and judge call.")
     ] = 30.0,
     judge_endpoint: JudgeOpt = None,
+    release: ReleaseOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Evaluate one system on a suite. Classifier: every metric with a bootstrap CI, absolute
     thresholds, must-pass regression/red-team sets. LLM: every case through the rules and the
     suite's judge and plugin evaluators. Exit 1 on any critical failure, error, timeout or
-    evaluator error, or a hard threshold not passed."""
+    evaluator error, or a hard threshold not passed. With --release, the run is linked as G4
+    evidence."""
+    if release is not None:
+        client().bundle(release)  # an unknown release is refused before any work
     outcome = client().eval_run(
         suite,
         target=target,
@@ -108,11 +120,17 @@ def run(
         judge_endpoint=judge_endpoint,
     )
     record = outcome.record
+    if release is not None:
+        client().link_evidence(release, eval=record.record_id)
     if as_json:
         body = {k: v for k, v in record.body.items() if k != "report"}
-        output.emit_json({"record_id": record.record_id, "passed": record.passed, **body})
+        output.emit_json(
+            {"record_id": record.record_id, "passed": record.passed, "release": release, **body}
+        )
     else:
         output.out.print(outcome.markdown, markup=False)
+        if release is not None:
+            output.ok(f"linked to {release} as gate evidence")
     return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
 
 
