@@ -135,8 +135,8 @@ def main() -> int:
         rows.append(("scipy.stats.bootstrap", args.n, args.resamples, projected, note, None))
 
     print(f"{'tool':<24} {'rows':>9} {'resamples':>9} {'seconds':>9}  CI of delta / note")
-    for tool, n, k, sec, note, ci in rows:
-        ci_txt = "" if ci is None else f"[{ci[0]:+.5f}, {ci[1]:+.5f}] "
+    for tool, n, k, sec, note, row_ci in rows:
+        ci_txt = "" if row_ci is None else f"[{row_ci[0]:+.5f}, {row_ci[1]:+.5f}] "
         print(f"{tool:<24} {n:>9} {k:>9} {sec:>9.2f}  {ci_txt}{note}")
     result = {
         "bench": "paired_auc_bootstrap" if metric == "roc_auc" else f"paired_{metric}_bootstrap",

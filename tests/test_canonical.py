@@ -241,7 +241,7 @@ _values = st.recursive(
 @given(st.dictionaries(_ascii_keys, _values, max_size=6))
 def test_fast_canonical_bytes_equals_rfc8785(value: dict[str, Any]) -> None:
     """B2/C2: the audit hot path gives exactly the RFC 8785 bytes, or the same refusal."""
-    outcomes = []
+    outcomes: list[bytes | Reason] = []
     for encode in (canonical_bytes, fast_canonical_bytes):
         try:
             outcomes.append(encode(value))

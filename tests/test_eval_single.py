@@ -8,6 +8,7 @@ import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -310,7 +311,7 @@ def test_cli_eval_run_dispatches_classifier_suites(client: Client, toy: Path) ->
 
     runner = CliRunner()
 
-    def run(target: str) -> tuple[int, dict[str, object]]:
+    def run(target: str) -> tuple[int, Any]:
         args = ["--database-url", client.settings.database_url, "eval", "run", "--suite"]
         args += [str(toy / "suite.yaml"), "--target", target, "--label", "m", "--json"]
         result = runner.invoke(app, args)
@@ -346,7 +347,7 @@ def test_release_option_links_the_result_as_gate_evidence(
     base = ["--database-url", client.settings.database_url, "eval"]
     suite = ["--suite", str(toy / "suite.yaml")]
 
-    def run(*args: str) -> tuple[int, dict[str, object]]:
+    def run(*args: str) -> tuple[int, Any]:
         result = runner.invoke(app, [*base, *args, "--json"])
         return result.exit_code, json.loads(result.stdout)
 

@@ -7,7 +7,9 @@ import textwrap
 import pytest
 
 from airel.adapters.documents import parse_yaml
-from airel.domain.evalsuite import Direction, EvalSuite, ThresholdKind
+from airel.domain.eval_compare import ThresholdKind
+from airel.domain.eval_metrics import Direction
+from airel.domain.evalsuite import EvalSuite
 from airel.domain.validation import parse_record
 from airel.errors import Reason, ValidationError
 

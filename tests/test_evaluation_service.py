@@ -7,6 +7,7 @@ import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -161,7 +162,7 @@ def test_cli_exit_codes(toy: Path, client: Client) -> None:
     url = client.settings.database_url
     runner = CliRunner()
 
-    def run(*args: str) -> tuple[int, dict[str, object]]:
+    def run(*args: str) -> tuple[int, Any]:
         result = runner.invoke(app, ["--database-url", url, "eval", *args, "--json"])
         return result.exit_code, json.loads(result.stdout)
 

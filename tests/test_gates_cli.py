@@ -274,3 +274,15 @@ def test_gate_memo_is_rendered_from_the_stored_decision(cli: Cli, project: Path)
     assert code == 0
     assert md.read_text(encoding="utf-8").count("## ") >= 5
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_config_show_lists_identities_and_their_roles(cli: Cli) -> None:
+    """G6: `airel config show` shows who holds which approver roles (from airel.toml)."""
+    code, out = cli("alice", "config", "show", "--json")
+    assert code == 0
+    assert out["identities"] == {
+        "alice": ["model_risk"],
+        "bob": ["compliance", "model_risk"],
+        "carol": ["compliance"],
+    }
+    assert out["actor"]["value"] == "alice"

@@ -91,7 +91,7 @@ def _scale(table: pa.Table) -> float:
     x = np.nan_to_num(table.column("x").to_numpy(zero_copy_only=False), nan=0, posinf=0, neginf=0)
     i = np.nan_to_num(table.column("i").to_numpy(zero_copy_only=False).astype(np.float64), nan=0)
     top = max(float(np.abs(x).max(initial=0)), float(np.abs(i).max(initial=0)), 1.0)
-    return top * top * max(table.num_rows, 1)
+    return float(top * top * max(table.num_rows, 1))
 
 
 @settings(max_examples=120, deadline=None)

@@ -594,6 +594,7 @@ def test_artifact_hash_mismatch_writes_nothing(base: Client, write: Write, files
 def test_wrong_artifact_hash_on_reregistration(base: Client, write: Write, files: Path) -> None:
     """B2: re-registering an existing version still checks a declared artifact_hash."""
     first = register(base, write, files, "model", SPECS[ComponentKind.MODEL])
+    assert first.component.artifact is not None
     entries = audit_count(base)
     wrong = f"sha256:{'0' * 64}"
     with pytest.raises(IntegrityError) as info:
@@ -610,10 +611,12 @@ def test_wrong_artifact_hash_on_reregistration(base: Client, write: Write, files
 def test_artifact_hash_match(base: Client, write: Write, files: Path) -> None:
     """B2: declaring the right digest registers normally."""
     data = register(base, write, files, "probe", SPECS[ComponentKind.EVAL_DATASET])
+    assert data.component.artifact is not None
     digest = data.component.artifact.digest
     text = SPECS[ComponentKind.EVAL_DATASET].replace('version: "2"', 'version: "3"').rstrip(" ")
     text += f"        artifact_hash: {digest}\n"
     result = register(base, write, files, "golden3", text)
+    assert result.component.artifact is not None
     assert result.component.artifact.digest == digest
 
 

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -197,7 +198,7 @@ def test_skew_against_a_serving_sample(client: Client, data: Path) -> None:
     assert skew[0].measured == pytest.approx(0.1, abs=0.001)
 
 
-def cli(project: Path, *args: str) -> tuple[int, dict[str, object] | str]:
+def cli(project: Path, *args: str) -> tuple[int, Any]:
     url = f"sqlite:///{project / '.airel' / 'airel.db'}"
     result = CliRunner().invoke(app, ["--database-url", url, *args])
     try:

@@ -41,14 +41,23 @@ def db_upgrade(as_json: JsonOpt = False) -> int:
 @command
 def config_show(as_json: JsonOpt = False) -> int:
     """Every setting, its value and where it came from."""
-    values = client().settings.as_dict()
+    settings = client().settings
+    values = settings.as_dict()
+    identities = {
+        name: sorted(r.value for r in roles) for name, roles in settings.identities.items()
+    }
     if as_json:
-        output.emit_json(values)
+        output.emit_json({**values, "identities": identities})
     else:
         output.table(
             "settings",
             ["name", "value", "source", "variable"],
             [(k, v["value"], v["source"], v["env"]) for k, v in values.items()],
+        )
+        output.table(
+            "identities ([identities] in airel.toml; the actor signs approvals)",
+            ["identity", "roles"],
+            [(name, ", ".join(roles)) for name, roles in sorted(identities.items())],
         )
     return output.EXIT_OK
 
