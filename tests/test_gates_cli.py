@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,13 +120,17 @@ def test_gate_check_exit_codes_and_explain(cli: Cli, fraud_registry: Client) -> 
     assert "gate decisions" in text  # a table (its width depends on the terminal)
 
 
-def test_gate_check_at_a_fixed_time_is_idempotent(cli: Cli) -> None:
-    at = "2026-11-25T12:00:00Z"
+def test_gate_check_at_a_fixed_time_is_idempotent(cli: Cli, fraud_registry: Client) -> None:
+    """The same inputs at the same time are one decision; a backdated check is refused
+    (CLOCK_SKEW): it would count approvals and evidence that have expired since."""
+    at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0).isoformat()
     first = cli("ci-bot", "gate", "check", V2, "--at", at, "--json")[1]
     second = cli("ci-bot", "gate", "check", V2, "--at", at, "--json")[1]
     assert first["decision_id"] == second["decision_id"]
     assert first["created"] is True
     assert second["created"] is False
+    past = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    bad(cli, fraud_registry, "CLOCK_SKEW", "ci-bot", "gate", "check", V2, "--at", past)
 
 
 def test_bad_gate_and_evidence_inputs(cli: Cli, fraud_registry: Client) -> None:

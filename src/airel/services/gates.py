@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airel.domain.approvals import Approval, Waiver
+from airel.domain.approvals import MAX_SKEW, Approval, Waiver
 from airel.domain.bundle import release_node
 from airel.domain.decision import Decision, Fact, GateInputs, decide, inputs_digest
 from airel.domain.gate_metrics import FactStatus
@@ -27,7 +27,7 @@ from airel.domain.gate_records import DecisionRecord, decision_id_of
 from airel.domain.gates import GateId
 from airel.domain.policy import Policy
 from airel.domain.tiers import PipelineType, parse_risk_tier
-from airel.errors import NotFoundError, Reason, ValidationError
+from airel.errors import InputError, NotFoundError, Reason, ValidationError
 from airel.services.context import Context
 from airel.services.gate_evidence import collect, parse_time
 from airel.services.gate_policy import load_policy, register_default
@@ -44,11 +44,21 @@ class Checked:
 
 
 def _now(now: datetime | None) -> datetime:
+    clock = datetime.now(UTC)
     if now is None:
-        return datetime.now(UTC)
+        return clock
     if now.tzinfo is None:
         raise ValidationError(
             Reason.INVALID_VALUE, "now must carry a time zone", fix="give times in UTC"
+        )
+    if now < clock - MAX_SKEW:
+        # A backdated decision would count approvals, waivers and evidence that have expired
+        # or gone stale by now; a later time only makes them stricter.
+        raise InputError(
+            Reason.CLOCK_SKEW,
+            f"a decision cannot be backdated to {now.isoformat()} (clock {clock.isoformat()})",
+            fix="evaluate now or at a later time; `airel gate explain --recheck` replays a "
+            "stored decision at its own time",
         )
     return now
 
