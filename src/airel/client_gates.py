@@ -7,6 +7,7 @@ call with its arguments translated (strings to enums, files to documents). Kept 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,15 +48,15 @@ def _scope(scope: Conditions | Mapping[str, Any] | None) -> Conditions | None:
     return parse_record(Conditions, scope, source="scope")
 
 
-class GateClient:
+class GateClient(ABC):
     """SDK methods for release gates; :class:`airel.Client` provides ``ctx`` and settings."""
 
     settings: Settings
 
     @property
+    @abstractmethod
     def ctx(self) -> Context:
         """The service context (provided by :class:`airel.Client`)."""
-        raise NotImplementedError
 
     # -- gates and decisions --
     def gate_check(

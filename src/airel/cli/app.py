@@ -62,6 +62,26 @@ def client() -> Client:
     return result
 
 
+def require_release(release: str | None) -> None:
+    """``--release``: refuse an unknown release before any work is done."""
+    if release is not None:
+        client().bundle(release)
+
+
+def link_to_release(
+    release: str | None, *, eval: str | None = None, validation: str | None = None
+) -> None:
+    """``--release``: link the stored eval record or validation run as the release's evidence."""
+    if release is not None:
+        client().link_evidence(release, eval=eval, validation=validation)
+
+
+def say_linked(release: str | None) -> None:
+    """The success line for ``--release`` (text output)."""
+    if release is not None:
+        output.ok(f"linked to {release} as gate evidence")
+
+
 def command(fn: F) -> F:
     """Wrap a command: render AirelError with its fix and exit with the mapped code."""
 

@@ -10,7 +10,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID
 
 from airel.cli import output
-from airel.cli.app import JsonOpt, ReleaseOpt, client, command
+from airel.cli.app import (
+    JsonOpt,
+    ReleaseOpt,
+    client,
+    command,
+    link_to_release,
+    require_release,
+    say_linked,
+)
 from airel.domain.profile import profile_to_dict
 from airel.domain.validation_card import render_markdown
 from airel.errors import Reason, ValidationError
@@ -109,8 +117,7 @@ def validate(
     """Run the nine §5.5 checks; store the run and its card. Exit 1 on any hard finding.
     With --release, the run is linked as G3 evidence of that release."""
     when = _as_of(as_of)
-    if release is not None:
-        client().bundle(release)  # an unknown release is refused before any work
+    require_release(release)
     with _progress() as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -129,8 +136,7 @@ def validate(
             on_progress=tick,
         )
     run = outcome.run
-    if release is not None:
-        client().link_evidence(release, validation=run.run_id)
+    link_to_release(release, validation=run.run_id)
     if card is not None:
         card.write_text(outcome.markdown, encoding="utf-8")
     if as_json:
@@ -149,8 +155,7 @@ def validate(
         output.out.print(outcome.markdown, markup=False)
         verdict = output.ok if run.passed else output.fail
         verdict(f"validation {run.run_id[:19]}…: {run.hard} hard, {run.soft} soft finding(s)")
-        if release is not None:
-            output.ok(f"linked to {release} as gate evidence")
+        say_linked(release)
     return output.EXIT_OK if run.passed else output.EXIT_CHECK_FAILED
 
 

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from airel.cli import output
-from airel.cli.app import JsonOpt, ReleaseOpt, client, command
+from airel.cli.app import (
+    JsonOpt,
+    ReleaseOpt,
+    client,
+    command,
+    link_to_release,
+    require_release,
+    say_linked,
+)
 
 eval_app = typer.Typer(help="Offline evaluation: baseline vs candidate.", no_args_is_help=True)
 
@@ -50,8 +58,7 @@ def compare(
     """Compare on every suite dataset with paired bootstrap CIs; exit 1 when a hard threshold
     fails or is inconclusive, or on any critical failure (LLM suites: also on any candidate
     error or timeout). With --release, the comparison is linked as G4 evidence."""
-    if release is not None:
-        client().bundle(release)  # an unknown release is refused before any work
+    require_release(release)
     outcome = client().eval_compare(
         suite,
         baseline=baseline,
@@ -64,8 +71,7 @@ def compare(
         timeout_s=timeout,
     )
     record = outcome.record
-    if release is not None:
-        client().link_evidence(release, eval=record.record_id)
+    link_to_release(release, eval=record.record_id)
     if report is not None:
         report.write_text(outcome.markdown, encoding="utf-8")
     if as_json:
@@ -80,8 +86,7 @@ def compare(
     else:
         output.out.print(outcome.markdown, markup=False)
         (output.ok if record.passed else output.fail)(f"comparison {record.record_id[:19]}…")
-        if release is not None:
-            output.ok(f"linked to {release} as gate evidence")
+        say_linked(release)
     return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
 
 
@@ -109,8 +114,7 @@ def run(
     suite's judge and plugin evaluators. Exit 1 on any critical failure, error, timeout or
     evaluator error, or a hard threshold not passed. With --release, the run is linked as G4
     evidence."""
-    if release is not None:
-        client().bundle(release)  # an unknown release is refused before any work
+    require_release(release)
     outcome = client().eval_run(
         suite,
         target=target,
@@ -120,8 +124,7 @@ def run(
         judge_endpoint=judge_endpoint,
     )
     record = outcome.record
-    if release is not None:
-        client().link_evidence(release, eval=record.record_id)
+    link_to_release(release, eval=record.record_id)
     if as_json:
         body = {k: v for k, v in record.body.items() if k != "report"}
         output.emit_json(
@@ -129,8 +132,7 @@ def run(
         )
     else:
         output.out.print(outcome.markdown, markup=False)
-        if release is not None:
-            output.ok(f"linked to {release} as gate evidence")
+        say_linked(release)
     return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
 
 

@@ -84,17 +84,16 @@ def _executable(ctx: Context, bundle: FrozenBundle, target: FrozenBundle | None)
     return bundles.verify_bundle(ctx, target.release_id).ok
 
 
-def _latest_validation(tx: ReadTx, release_id: str) -> ValidationRun | None:
-    links = [x for x in tx.list_evidence_links(release_id) if x.kind is LinkKind.VALIDATION]
-    for link in reversed(links):
+def _latest_validation(tx: ReadTx, links: list[EvidenceLink]) -> ValidationRun | None:
+    for link in reversed([x for x in links if x.kind is LinkKind.VALIDATION]):
         run = tx.get_validation_run(link.record_id)
         if run is not None:
             return run
     return None
 
 
-def _latest_eval(tx: ReadTx, bundle: FrozenBundle) -> EvalRecord | None:
-    links = [x for x in tx.list_evidence_links(bundle.release_id) if x.kind is LinkKind.EVAL]
+def _latest_eval(tx: ReadTx, bundle: FrozenBundle, links: list[EvidenceLink]) -> EvalRecord | None:
+    links = [x for x in links if x.kind is LinkKind.EVAL]
     named = [str(r) for r in (bundle.spec.get("eval") or {}).get("eval_run_ids") or []]
     for record_id in [*reversed([x.record_id for x in links]), *reversed(named)]:
         record = tx.get_eval_record(record_id)
@@ -141,9 +140,10 @@ def collect(
             component = tx.get_component(ComponentKey.from_node(r.node))
             pinned.append(gf.Pinned(r.path, r.node, component.fields if component else {}))
         target = _rollback_target(tx, bundle)
-        run = _latest_validation(tx, release_id)
+        links = tx.list_evidence_links(release_id)
+        run = _latest_validation(tx, links)
         critical = _critical(tx, run) if run is not None else None
-        record = _latest_eval(tx, bundle)
+        record = _latest_eval(tx, bundle, links)
         attestations = _latest_attestations(tx, release_id)
         approvals = tuple(tx.list_approvals(release_id))
         waivers = tuple(tx.list_waivers(release_id))

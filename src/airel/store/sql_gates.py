@@ -10,8 +10,10 @@ approval is refused by the database itself even if a caller skipped the service'
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from airel.domain.approvals import Approval, Waiver
@@ -20,20 +22,28 @@ from airel.errors import ConflictError, Reason
 from airel.store import schema as t
 from airel.store.sql_evidence import dumps_json
 
+M = TypeVar("M", bound=BaseModel)
+
 
 class GateReads:
     """Reads of the gate tables."""
 
     conn: Connection
 
-    def list_attestations(self, release_id: str) -> list[Attestation]:
-        c = t.gate_attestations.c
+    def _bodies(self, table: sa.Table, model: type[M], release_id: str, *order: str) -> list[M]:
+        """The release's rows of ``table`` as ``model`` (from ``body_json``), in ``order``."""
+        c = table.c
         rows = self.conn.execute(
             sa.select(c.body_json)
             .where(c.release_id == release_id)
-            .order_by(c.created_at, c.attestation_id)
+            .order_by(*(c[name] for name in order))
         )
-        return [Attestation.model_validate_json(r[0]) for r in rows]
+        return [model.model_validate_json(r[0]) for r in rows]
+
+    def list_attestations(self, release_id: str) -> list[Attestation]:
+        return self._bodies(
+            t.gate_attestations, Attestation, release_id, "created_at", "attestation_id"
+        )
 
     def list_evidence_links(self, release_id: str) -> list[EvidenceLink]:
         c = t.evidence_links.c
@@ -59,22 +69,10 @@ class GateReads:
         return Approval.model_validate_json(row[0]) if row else None
 
     def list_approvals(self, release_id: str) -> list[Approval]:
-        c = t.approvals.c
-        rows = self.conn.execute(
-            sa.select(c.body_json)
-            .where(c.release_id == release_id)
-            .order_by(c.issued_at, c.approval_id)
-        )
-        return [Approval.model_validate_json(r[0]) for r in rows]
+        return self._bodies(t.approvals, Approval, release_id, "issued_at", "approval_id")
 
     def list_waivers(self, release_id: str) -> list[Waiver]:
-        c = t.waivers.c
-        rows = self.conn.execute(
-            sa.select(c.body_json)
-            .where(c.release_id == release_id)
-            .order_by(c.issued_at, c.waiver_id)
-        )
-        return [Waiver.model_validate_json(r[0]) for r in rows]
+        return self._bodies(t.waivers, Waiver, release_id, "issued_at", "waiver_id")
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         c = t.gate_decisions.c
