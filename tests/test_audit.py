@@ -314,13 +314,17 @@ def test_checkpoint_verifies_and_survives_later_activity(
 def test_truncation_is_only_caught_by_a_checkpoint(
     activity: Client, keys: tuple[Path, Path], checkpoint: Path
 ) -> None:
-    """'audit': deleting the newest entries and fixing the head fools the chain alone."""
+    """'audit': deleting the newest entries and fixing the head fools the chain alone; the
+    records those entries wrote are left without a voucher (C2, issue 18)."""
     total = len(rows(activity))
     execute(activity, log.delete().where(log.c.seq > total - 3))
     set_head_to_last(activity)
-    alone = activity.verify_audit()
+    alone = activity.verify_audit(records=False)
     assert alone.ok  # the chain alone cannot know it used to be longer
     assert alone.entries == total - 3
+    with_records = activity.verify_audit()
+    assert not with_records.ok
+    assert {p["kind"] for p in with_records.record_problems} == {"unvouched"}
     report = activity.verify_audit(checkpoint=checkpoint, public_key=keys[1])
     assert not report.ok
     assert problems(report) == [(total, K.CHECKPOINT_MISMATCH)]

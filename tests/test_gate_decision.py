@@ -23,6 +23,7 @@ from airel.domain.decision import (
     GateStatus,
     decide,
     inputs_digest,
+    outcome_key,
 )
 from airel.domain.gate_metrics import METRICS, FactStatus
 from airel.domain.gates import Conditions, GateId, Stage
@@ -245,7 +246,9 @@ def assert_hard_no_go(d: Decision, gid: GateId, code: str, rule_id: str) -> None
     result = rule(d, rule_id)
     assert (result["status"], result["hard"], result["reason"]) == ("fail", True, code)
     later = [g for g in d.gates if g.gate.position > gid.position]
-    assert all(g.status is GateStatus.NOT_REACHED for g in later)
+    assert all(g.behind is gid for g in later)  # still evaluated (G4: all failures at once)
+    assert d.deciding_gate is gid
+    assert all(f.deciding == (f.gate is gid) for f in d.failures)
 
 
 def test_critical_failure_is_a_hard_no_go() -> None:
@@ -355,7 +358,46 @@ def test_a_hard_failure_stops_the_stack_and_reports_every_failed_rule_of_its_gat
         "G3:TRAINING_SERVING_SCHEMA_MISMATCH:schema-parity",
         "G3:VALIDATION_HARD_FAILURE:validation-hard",
     ]
-    assert gate(d, G.G4)["status"] == "not_reached"
+    assert gate(d, G.G4)["status"] == "passed"  # evaluated behind G3, nothing failing there
+    assert gate(d, G.G4)["behind"] == "G3"
+    assert [(f.gate, f.rule, f.deciding) for f in d.failures] == [
+        (G.G3, "schema-parity", True),
+        (G.G3, "validation-hard", True),
+    ]
+
+
+def test_every_gate_is_evaluated_and_later_failures_are_reported_behind_the_first() -> None:
+    """G4 (issue 17): a soft failure at G3 decides; a material slice regression at G4 is
+    reported at once as also failing behind G3, and changes neither reasons nor outcome."""
+    d = run(through=G.G4, facts=good_facts(freshness_findings=1, eval_material_regressions=2))
+    assert d.decision is DecisionKind.NO_GO
+    assert d.deciding_gate is G.G3
+    assert all(r.startswith("G3:") for r in d.reasons)
+    failures = {f.rule: f for f in d.failures}
+    g3 = [f for f in d.failures if f.gate is G.G3]
+    assert g3 and all(f.deciding and f.behind is None for f in g3)
+    behind = failures["no-material-slice-regression"]
+    assert (behind.gate, behind.deciding, behind.behind) == (G.G4, False, G.G3)
+    assert behind.code == "SOFT_FAILURE_WITHOUT_EXCEPTION"
+    out = d.to_dict()
+    assert [f["gate"] for f in out["failures"]] == sorted(f["gate"] for f in out["failures"])
+    assert out["deciding_gate"] == "G3"
+    assert gate(d, G.G4)["status"] == "failed"
+    # the same G4 failure alone decides
+    alone = run(through=G.G4, facts=good_facts(eval_material_regressions=2))
+    assert alone.deciding_gate is G.G4
+    assert [f.deciding for f in alone.failures] == [True]
+
+
+def test_a_waiver_behind_the_blocking_gate_admits_nothing() -> None:
+    """Conditions and used waivers come only from gates up to the deciding one."""
+    facts = good_facts(schema_mismatches=1, eval_material_regressions=1)
+    exc = waiver(["no-material-slice-regression"])
+    d = run(through=G.G4, facts=facts, waivers=[exc])
+    assert d.decision is DecisionKind.NO_GO
+    assert rule(d, "no-material-slice-regression")["status"] == "excepted"
+    assert d.waivers_used == []
+    assert d.conditions.is_empty()
 
 
 # -- §4.4 soft items --------------------------------------------------------------------------
@@ -589,11 +631,8 @@ def test_g7_hard_failure_is_a_rollback() -> None:
     d = run(facts=good_facts(canary_critical_failures=1), approvals=approvals_for())
     assert d.decision is DecisionKind.ROLLBACK
     assert d.reasons == ["G7:CANARY_CRITICAL_FAILURE:canary-critical"]
-    assert [gate(d, g)["status"] for g in (G.G7, G.G8, G.G9)] == [
-        "failed",
-        "not_reached",
-        "not_reached",
-    ]
+    assert [gate(d, g)["status"] for g in (G.G7, G.G8, G.G9)] == ["failed", "passed", "passed"]
+    assert [gate(d, g)["behind"] for g in (G.G7, G.G8, G.G9)] == [None, "G7", "G7"]
     assert d.max_stage is None
     latency = run(facts=good_facts(canary_latency_p95_ms=900.0), approvals=approvals_for())
     assert latency.decision is DecisionKind.ROLLBACK
@@ -632,7 +671,11 @@ def test_g0_entry_not_met() -> None:
     d = run(through=G.G4, facts=good_facts(use_case_registered=False))
     assert d.decision is DecisionKind.NO_GO
     assert d.reasons == ["G0:GATE_ENTRY_NOT_MET"]
-    assert [g["status"] for g in d.to_dict()["gates"]][1:] == ["not_reached"] * 4
+    assert [g["status"] for g in d.to_dict()["gates"]][1:] == ["passed"] * 4
+    assert [g["behind"] for g in d.to_dict()["gates"]][1:] == ["G0"] * 4
+    assert [(f.rule, f.code, f.deciding) for f in d.failures] == [
+        ("entry:G0", "GATE_ENTRY_NOT_MET", True)
+    ]
 
 
 # -- approvals ----------------------------------------------------------------------------------
@@ -758,7 +801,9 @@ def test_a_later_clock_past_an_expiry_changes_the_decision_and_the_digest() -> N
     assert decide(a).decision is DecisionKind.GO
     assert decide(b).decision is DecisionKind.NO_GO
     assert decide(a).to_dict() != decide(b).to_dict()
-    assert inputs_digest(a) != inputs_digest(b)
+    # the evidence set is the same (the clock is not part of it): the outcome differs
+    assert inputs_digest(a) == inputs_digest(b)
+    assert outcome_key(decide(a).to_dict()) != outcome_key(decide(b).to_dict())
 
 
 @pytest.mark.parametrize(

@@ -279,7 +279,8 @@ def test_eval_results_has_one_row_per_g3_g4_rule() -> None:
     ]
 
 
-def test_eval_results_show_unreadable_evidence_and_unreached_gates() -> None:
+def test_eval_results_show_unreadable_evidence_and_gates_behind_the_blocking_one() -> None:
+    """G4 (issue 17): gates after the blocking one are evaluated and shown behind it."""
     b = body(fact_overrides={"schema_mismatches": Fact(FactStatus.STALE)})
     rows = {row[0]: row for row in table_rows(section(render_markdown(b), "Eval Results"))}
     assert rows["G3 schema-parity (hard)"][1:] == [
@@ -287,7 +288,12 @@ def test_eval_results_show_unreadable_evidence_and_unreached_gates() -> None:
         "`schema_mismatches == 0`",
         "stale",
     ]
-    assert rows["G4 Offline Eval"] == ["G4 Offline Eval", "not reached", "—", "—"]
+    assert rows["G4 zero-critical-failures (hard)"][3] == "pass"  # evaluated behind G3
+    gates = {row[0]: row for row in table_rows(section(render_markdown(b), "Gate results"))}
+    assert gates["G4"][2] == "passed (behind G3)"
+    decision = section(render_markdown(b), "Decision")
+    assert "failing rules (1, in gate order)" in decision
+    assert "schema-parity" in decision and "deciding" in decision
 
 
 def test_eval_results_include_g5_rules() -> None:

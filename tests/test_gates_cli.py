@@ -16,9 +16,11 @@ from typer.testing import CliRunner
 from airel.cli.main import app
 from airel.client import Client
 from gate_fixtures import (
+    CI_OK,
     V1,
     V2,
     comparison_body,
+    ready_through_g9,
     freeze_pair,
     store_eval,
     store_validation,
@@ -84,10 +86,12 @@ def test_gate_check_exit_codes_and_explain(cli: Cli, fraud_registry: Client) -> 
     assert code == 1
     assert out["decision"] == "no_go"
     assert "G2:CI_FAILED:ci-tests" in out["reasons"]
+    assert out["created"] is True
     code, text = cli("ci-bot", "gate", "check", V2, "--through", "G4")
     assert code == 1
     assert "decision: no_go" in text
     assert "CI_FAILED" in text
+    assert "nothing new is written" in text  # G5: same evidence, same window → same decision
 
     metrics = ["ci_tests_failed=0", "ci_container_built=true", "ci_critical_cves=0"]
     args = [f"--metric={m}" for m in [*metrics, "ci_unplanned_low_cves=0"]]
@@ -114,7 +118,7 @@ def test_gate_check_exit_codes_and_explain(cli: Cli, fraud_registry: Client) -> 
     code, out = cli("ci-bot", "gate", "explain", out["decision_id"], "--json")
     assert out["outcome"]["decision"] == "limited_go"
     code, out = cli("ci-bot", "gate", "list", V2, "--json")
-    assert [d["decision"] for d in out] == ["no_go", "no_go", "limited_go"]
+    assert [d["decision"] for d in out] == ["no_go", "limited_go"]
     code, text = cli("ci-bot", "gate", "list")
     assert code == 0
     assert "gate decisions" in text  # a table (its width depends on the terminal)
@@ -188,6 +192,9 @@ def test_waivers_on_the_command_line(cli: Cli, fraud_registry: Client) -> None:
     """§4.5: a risk acceptance without expiry, scope or controls exits 2; an exception on a
     hard rule exits 2; complete ones are recorded."""
     c = fraud_registry
+    ready_through_g9(c)
+    c.add_evidence(V2, "security_review", {"secrets_in_logs": 0, "security_high_findings": 1})
+    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 2})
     base = ["accept-risk", V2, "--rule", "security-findings", "--reason", "needs inside access"]
     scope = ["--segment", "staff pilot", "--traffic-cap", "5"]
     bad(cli, c, "WAIVER_INVALID", "bob", *base, *scope, "--control", "WAF rule")
@@ -207,6 +214,37 @@ def test_waivers_on_the_command_line(cli: Cli, fraud_registry: Client) -> None:
     assert "exception" in text
     code, out = cli("bob", "evidence", "list", V2, "--json")
     assert [w["kind"] for w in out["waivers"]] == ["risk_acceptance", "exception"]
+
+
+def test_exceptions_that_cannot_help(cli: Cli, fraud_registry: Client) -> None:
+    """G3/G4 (issue 17): an exception for a rule that passes, or whose evidence is missing, is
+    refused with its reason and nothing written; one that is recorded but leaves the decision
+    unchanged says which rules still block."""
+    c = fraud_registry
+    ready_through_g9(c)
+    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 2})
+    c.link_evidence(V2, eval=store_eval(c, comparison_body(critical=1)))
+    waive = ["gate", "except", V2, "--reason", "x", "--expires", "7d"]
+    bad(cli, c, "WAIVER_NOT_NEEDED", "bob", *waive, "--rule", "feature-freshness")
+    c.add_evidence(V2, "shadow", {"traces_by_release_id": True})  # the other metrics missing
+    bad(cli, c, "WAIVER_CANNOT_COVER", "bob", *waive, "--rule", "dashboard-tiles")
+    code, out = cli("ci-bot", "gate", "check", V2, "--through", "G4", "--json")
+    assert code == 1
+    assert out["decision"] == "no_go"
+    assert [(f["gate"], f["rule"], f["deciding"], f["behind"]) for f in out["failures"]] == [
+        ("G2", "low-cves-planned", True, None),
+        ("G4", "zero-critical-failures", False, "G2"),
+    ]
+    code, text = cli("bob", *waive, "--rule", "low-cves-planned")
+    assert code == 0, text
+    assert "does not change the decision" in text  # no_go → no_go: say what still blocks
+    assert "still blocking" in text
+    assert "zero-critical-failures" in text
+    code, out = cli("bob", *waive, "--rule", "low-cves-planned", "--json")
+    assert code == 0, out
+    assert (out["decision_before"], out["decision"]) == ("no_go", "no_go")
+    assert [f["rule"] for f in out["still_blocking"]] == ["zero-critical-failures"]
+    assert out["still_blocking"][0]["deciding"] is True
 
 
 POLICY = """

@@ -196,7 +196,7 @@ def test_soft_failure_needs_an_exception_which_expires(
         "G2:SOFT_FAILURE_WITHOUT_EXCEPTION:low-cves-planned"
     ]
     mrm = actor("mia", "model_risk")
-    waiver = mrm.add_exception(
+    waived = mrm.add_exception(
         V2,
         ["low-cves-planned"],
         reason="patch plan agreed for next sprint",
@@ -204,7 +204,9 @@ def test_soft_failure_needs_an_exception_which_expires(
         scope={"segments": ["SME cards"], "traffic_cap_percent": 10.0},
         now=when,
     )
+    waiver = waived.waiver
     assert waiver.role is Role.MODEL_RISK
+    assert (waived.before, waived.decision, waived.still_blocking) == ("no_go", "limited_go", ())
     limited = release.gate_check(V2, through="G4", now=when + timedelta(minutes=1)).record
     outcome = limited.body["outcome"]
     assert limited.decision == "limited_go"

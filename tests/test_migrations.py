@@ -245,8 +245,11 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
     assert "policy/fraud-threshold-policy:1.1" in upstream.nodes
 
     report = client.verify_audit()
-    assert report.ok, report.problems
-    assert report.entries == 8  # 7 written by 0.1.0, then the audited schema migration
+    assert report.ok, (report.problems, report.record_problems)
+    # 7 written by 0.1.0, then the audited schema migration and the baseline that vouches for
+    # the records 0.1.0 wrote (issue 18: every live record is bound to the chain)
+    assert report.entries == 9
+    assert report.records_checked is not None and report.records_checked > 0
     with client.ctx.store.read() as tx:
         actions = [e.action for e in tx.iter_audit()]
     assert actions == [
@@ -258,13 +261,14 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
         "alias.set",
         "bundle.freeze",
         "store.migrate",
+        "audit.baseline",
     ]
 
     # The upgraded store keeps working: a new move extends the old chain.
     client.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
     report = client.verify_audit()
     assert report.ok
-    assert report.entries == 9
+    assert report.entries == 10
 
 
 def test_schema_changes_are_audited(client: Client) -> None:

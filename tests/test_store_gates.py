@@ -85,7 +85,7 @@ def decision(release: str = "R-1", outcome: str = "no_go") -> DecisionRecord:
     body = {"outcome": {"decision": outcome, "reasons": ["G0:SCOPE_NOT_RECORDED:scope"]}}
     inputs = "sha256:" + ("c" if release == "R-1" else "a") * 64
     return DecisionRecord(
-        decision_id=decision_id_of(inputs, body["outcome"]),
+        decision_id=decision_id_of(inputs, body["outcome"], T0.isoformat()),
         release_id=release,
         bundle_digest=DIGEST,
         decision=outcome,

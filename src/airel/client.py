@@ -56,6 +56,9 @@ from airel.store.contract import WriteTx
 from airel.store.sql import SqlStore
 
 
+BASELINE_CHUNK = 2_000  # records per audit.baseline entry
+
+
 class Client(GateClient):
     """The airel SDK. ``Client()`` uses ./.airel (or airel.toml / AIREL_* settings)."""
 
@@ -172,6 +175,23 @@ class Client(GateClient):
                     after=None,
                     details={"from": before, "to": after},
                 )
+                # Records written before the chain bound them: vouch for them as they are now
+                # (an edit made before this upgrade cannot be detected any more; say so).
+                rows = tx.unaudited_rows()
+                for i in range(0, len(rows), BASELINE_CHUNK):
+                    tx.queue_records(rows[i : i + BASELINE_CHUNK])
+                    tx.append_audit(
+                        actor=actor,
+                        action="audit.baseline",
+                        subject="store",
+                        before=None,
+                        after=None,
+                        details={
+                            "count": len(rows[i : i + BASELINE_CHUNK]),
+                            "note": "records stored before they were bound to the audit "
+                            "chain, vouched for as found at this upgrade",
+                        },
+                    )
 
         with store.read() as tx:
             needs_write = not tx.store_id() or before != after
@@ -427,13 +447,19 @@ class Client(GateClient):
 
     # -- audit and artifacts --
     def verify_audit(
-        self, *, checkpoint: Path | str | None = None, public_key: Path | str | None = None
+        self,
+        *,
+        checkpoint: Path | str | None = None,
+        public_key: Path | str | None = None,
+        records: bool = True,
     ) -> ChainReport:
-        """Verify the audit chain (and a signed checkpoint, if given)."""
+        """Verify the audit chain (and a signed checkpoint, if given) and, unless
+        ``records=False``, re-hash every live record against the chain."""
         return audit.verify_chain(
             self.ctx,
             checkpoint=Path(checkpoint) if checkpoint else None,
             public_key=Path(public_key) if public_key else None,
+            records=records,
         )
 
     def checkpoint(self, private_key: Path | str, out: Path | str) -> dict[str, Any]:

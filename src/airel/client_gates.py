@@ -17,6 +17,7 @@ from airel.adapters.documents import ParseLimits, load_document
 from airel.config import Settings
 from airel.domain import gate_memo
 from airel.domain.approvals import Approval, Role, Waiver
+from airel.domain.decision import Decision
 from airel.domain.gate_metrics import METRICS, MetricDef
 from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
 from airel.domain.gates import Conditions, GateId
@@ -24,11 +25,15 @@ from airel.domain.validation import parse_record
 from airel.errors import InputError, Reason, ValidationError
 from airel.services import gate_approvals, gate_evidence, gate_policy, gates
 from airel.services.context import Context
+from airel.services.gate_approvals import Waived
 from airel.services.gate_evidence import ReleaseEvidence
 from airel.services.gate_policy import LoadedPolicy, PolicyDiff
 from airel.services.gates import Checked, Recheck
 
 Expiry = str | datetime | timedelta | None
+
+
+__all__ = ["GateClient", "Waived"]
 
 
 def _gate(value: GateId | str | None) -> GateId | None:
@@ -70,6 +75,19 @@ class GateClient(ABC):
         """Run the gates (up to ``through``) under a policy (default: the shipped one) and
         store the decision."""
         return gates.check(self.ctx, release_id, through=_gate(through), policy_ref=policy, now=now)
+
+    def gate_preview(
+        self,
+        release_id: str,
+        *,
+        through: GateId | str | None = None,
+        policy: str | None = None,
+        now: datetime | None = None,
+    ) -> Decision:
+        """Run the gates on the current evidence without storing a decision."""
+        return gates.preview(
+            self.ctx, release_id, through=_gate(through), policy_ref=policy, now=now
+        )
 
     def gate_decision(self, release_or_decision: str) -> DecisionRecord:
         """A stored decision by id, or the latest decision of a release."""
@@ -138,7 +156,7 @@ class GateClient(ABC):
         role: Role | str | None = None,
         policy: str | None = None,
         now: datetime | None = None,
-    ) -> Waiver:
+    ) -> Waived:
         """Record an exception for soft rules (conditions and an expiry)."""
         return gate_approvals.add_exception(
             self.ctx,
@@ -164,7 +182,7 @@ class GateClient(ABC):
         role: Role | str | None = None,
         policy: str | None = None,
         now: datetime | None = None,
-    ) -> Waiver:
+    ) -> Waived:
         """Accept a residual hard risk (scope, expiry, compensating controls, approver)."""
         return gate_approvals.accept_risk(
             self.ctx,

@@ -54,6 +54,8 @@ class Reason(StrEnum):
     UNKNOWN_KIND = "UNKNOWN_KIND"  # a component kind airel does not know
     INVALID_KEY = "INVALID_KEY"  # a signing key or checkpoint file cannot be used
     DATA_UNREADABLE = "DATA_UNREADABLE"  # a data file is truncated, corrupt or not in its format
+    DATA_ROW_COUNT_MISMATCH = "DATA_ROW_COUNT_MISMATCH"  # declared row_count ≠ the file's rows
+    DATA_SCHEMA_MISMATCH = "DATA_SCHEMA_MISMATCH"  # declared schema ≠ the file's columns/types
     COLUMN_MISSING = "COLUMN_MISSING"  # a requested column is not in the dataset
     SPEC_UNKNOWN_COLUMN = "SPEC_UNKNOWN_COLUMN"  # a feature-spec rule names an undeclared column
     EVAL_DUPLICATE_ID = "EVAL_DUPLICATE_ID"  # two predictions/eval items share one id
@@ -81,6 +83,8 @@ class Reason(StrEnum):
     APPROVAL_EXPIRED = "APPROVAL_EXPIRED"  # an approval or waiver past its expiry
     APPROVAL_DIGEST_MISMATCH = "APPROVAL_DIGEST_MISMATCH"  # signed for another bundle digest
     WAIVER_INVALID = "WAIVER_INVALID"  # an exception / risk acceptance lacking scope, expiry…
+    WAIVER_NOT_NEEDED = "WAIVER_NOT_NEEDED"  # the rule passes: there is no failure to waive
+    WAIVER_CANNOT_COVER = "WAIVER_CANNOT_COVER"  # not a measured failure (missing, stale …)
     CLOCK_SKEW = "CLOCK_SKEW"  # a timestamp in the future beyond the allowed skew
     # -- not found (NotFoundError) --
     COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
@@ -101,6 +105,7 @@ class Reason(StrEnum):
     APPROVAL_REPLAYED = "APPROVAL_REPLAYED"  # an approval id presented a second time
     # -- integrity (IntegrityError) --
     HASH_MISMATCH = "HASH_MISMATCH"  # declared digest differs from the content's digest
+    RECORD_TAMPERED = "RECORD_TAMPERED"  # a stored record does not match the audit chain
     # -- store (StoreError) --
     STORE_NOT_INITIALISED = "STORE_NOT_INITIALISED"  # no airel store here: run `airel init`
     STORE_SCHEMA_OUTDATED = "STORE_SCHEMA_OUTDATED"  # migrations pending: `airel db upgrade`

@@ -22,18 +22,34 @@ def verify(
     public_key: Annotated[
         Path | None, typer.Option(help="The trusted public key the checkpoint must be signed by.")
     ] = None,
+    chain_only: Annotated[
+        bool,
+        typer.Option("--chain-only", help="Skip re-hashing the records (chain links only)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> int:
-    """Verify every entry and link of the audit chain; exit 1 when anything is wrong."""
-    report = client().verify_audit(checkpoint=checkpoint, public_key=public_key)
+    """Verify every entry and link of the audit chain and re-hash every live record
+    (bundles, components, aliases, evidence, approvals, waivers, decisions …) against the
+    digest its audit entry recorded; exit 1 when anything is wrong.
+
+    Example: airel audit verify --checkpoint /secure/airel-head.json --public-key audit.pub
+    """
+    report = client().verify_audit(
+        checkpoint=checkpoint, public_key=public_key, records=not chain_only
+    )
     if as_json:
         output.emit_json(report)
     elif report.ok:
         extra = f", checkpoint at seq {report.checkpoint_seq} holds" if checkpoint else ""
-        output.ok(f"audit chain intact: {report.entries} entries, head {report.head_hash}{extra}")
+        rows = f", {report.records_checked} records match" if not chain_only else ""
+        output.ok(
+            f"audit chain intact: {report.entries} entries{rows}, head {report.head_hash}{extra}"
+        )
     else:
         for p in report.problems:
             output.fail(f"seq {p.seq}: {p.kind.value}: {p.detail}")
+        for r in report.record_problems:
+            output.fail(f"record {r['table']}{r['key']}: {r['kind']}: {r['detail']}")
     return output.EXIT_OK if report.ok else output.EXIT_CHECK_FAILED
 
 

@@ -16,7 +16,8 @@ from rich.markup import escape
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.approvals import Approval, Waiver
+from airel.client_gates import Waived
+from airel.domain.approvals import Approval
 from airel.domain.gates import Conditions
 from airel.errors import Reason, ValidationError
 
@@ -92,13 +93,33 @@ def _cell(result: dict[str, Any] | None) -> tuple[str, str, str]:
     return f"{result['rule']} ({kind})", status, escape(text)  # user text: no Rich markup
 
 
+def _failure_line(f: dict[str, Any]) -> str:
+    kind = "hard" if f.get("hard") else "soft"
+    where = "deciding" if f.get("deciding") else f"also failing behind {f.get('behind')}"
+    code = f.get("code") or f.get("reason")
+    detail = f" — {f['detail']}" if f.get("detail") else ""
+    return f"  {f['gate']} {f['rule']} ({kind}) {f['status']} {code}{detail}  [{where}]"
+
+
+def print_failures(failures: list[dict[str, Any]]) -> None:
+    """Every failing rule in gate order, deciding or behind the deciding gate, with causes."""
+    for f in failures:
+        output.out.print(_failure_line(f), markup=False)
+        for c in f.get("causes") or []:
+            output.out.print(
+                f"      cause {c.get('code')} ({c.get('component')}): {c.get('risk')}",
+                markup=False,
+            )
+
+
 def print_outcome(decision_id: str, body: dict[str, Any]) -> None:
-    """The per-gate table, the decision, its reasons and conditions."""
+    """The per-gate table, the decision, every failing rule, conditions and window."""
     outcome = body["outcome"]
     rows: list[list[Any]] = []
     for gate in outcome["gates"]:
         results = ([gate["entry"]] if gate.get("entry") else []) + list(gate["rules"])
-        first = [gate["gate"], gate["name"], gate["status"]]
+        status = gate["status"] + (f" (behind {gate['behind']})" if gate.get("behind") else "")
+        first = [gate["gate"], gate["name"], status]
         if not results:
             rows.append([*first, "", "", ""])
         for i, result in enumerate(results):
@@ -111,13 +132,30 @@ def print_outcome(decision_id: str, body: dict[str, Any]) -> None:
     verdict = output.ok if outcome["decision"] in PASSING else output.fail
     stage = f" up to {outcome['max_stage']}" if outcome.get("max_stage") else ""
     verdict(f"decision: {outcome['decision']}{stage}  ({decision_id})")
-    for reason in outcome["reasons"]:
-        output.out.print(f"  reason: {reason}", markup=False)
+    failures = outcome.get("failures") or []
+    if failures:
+        deciding = outcome.get("deciding_gate")
+        behind = sum(not f.get("deciding") for f in failures)
+        output.out.print(
+            f"  failing rules: {len(failures)} ({len(failures) - behind} at {deciding}, "
+            f"deciding; {behind} behind it)",
+            markup=False,
+        )
+        print_failures(failures)
+    else:
+        for reason in outcome["reasons"]:
+            output.out.print(f"  reason: {reason}", markup=False)
     for key, value in outcome.get("conditions", {}).items():
         output.out.print(f"  condition {key}: {value}", markup=False)
     missing = outcome["approvals"].get("missing") or []
     if missing and any(":APPROVAL_MISSING:" in r for r in outcome["reasons"]):
         output.out.print(f"  approvals missing: {', '.join(missing)}", markup=False)
+    if outcome.get("valid_until"):
+        output.out.print(
+            f"  holds: from {outcome['decided_at']} until {outcome['valid_until']} "
+            "(a re-check in this window with the same evidence returns this decision)",
+            markup=False,
+        )
     output.out.print(f"  expires: {outcome['expires_at']}", markup=False)
 
 
@@ -134,7 +172,16 @@ def check(
     as_json: JsonOpt = False,
 ) -> int:
     """Run the release gates and store the decision. Exit 0 go / limited go / risk
-    acceptance, 1 no-go / rollback."""
+    acceptance, 1 no-go / rollback.
+
+    Every gate up to --through is evaluated: `failures` lists every failing rule in gate
+    order, each `deciding` (at the gate the decision follows, `deciding_gate`) or `behind`
+    that gate (also failing); `causes` name the root cause (e.g. a completeness code and its
+    risk). The decision holds from `decided_at` until `valid_until` (the first approval,
+    waiver, evidence-age or decision expiry): a re-check in that window with the same
+    evidence returns the stored decision (`created: false`) and writes nothing.
+
+    Example: airel gate check FRAUD-SCORING-2026-002 --through G4 --json"""
     checked = client().gate_check(release_id, through=through, policy=policy, now=_at(at))
     record = checked.record
     if as_json:
@@ -150,6 +197,12 @@ def check(
         )
     else:
         print_outcome(record.decision_id, record.body)
+        if not checked.created:
+            output.out.print(
+                "  same evidence inside the decision's window: the stored decision is "
+                "returned, nothing new is written",
+                markup=False,
+            )
     passed = record.decision in PASSING
     return output.EXIT_OK if passed else output.EXIT_CHECK_FAILED
 
@@ -258,15 +311,32 @@ def list_(
     return output.EXIT_OK
 
 
-def _show_waiver(waiver: Waiver, as_json: bool) -> None:
+def _show_waiver(waived: Waived, as_json: bool) -> None:
+    waiver = waived.waiver
+    blocking = [f.to_dict() for f in waived.still_blocking]
     if as_json:
-        output.emit_json(waiver)
+        output.emit_json(
+            {
+                **waiver.model_dump(mode="json"),
+                "decision": waived.decision,
+                "decision_before": waived.before,
+                "still_blocking": blocking,
+            }
+        )
         return
     output.ok(
         f"{waiver.kind.value} {waiver.waiver_id} by {waiver.approver} ({waiver.role.value}) "
         f"for {', '.join(waiver.rules)} on {waiver.release_id}, expires "
         f"{waiver.expires_at.isoformat()}"
     )
+    if waived.decision in PASSING:
+        output.ok(f"decision now: {waived.decision} (was {waived.before})")
+        return
+    change = "does not change the decision" if not waived.changed else "changes the decision"
+    output.fail(
+        f"recorded, but it {change}: {waived.decision} (was {waived.before}); still blocking:"
+    )
+    print_failures(blocking)
 
 
 @command
@@ -285,8 +355,17 @@ def except_(
     policy: PolicyOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
-    """Record an exception for soft rule failures (limited go with these conditions)."""
-    waiver = client().add_exception(
+    """Record an exception for soft rule failures (limited go with these conditions).
+
+    Refused (exit 2) for a hard rule, a rule not in the policy, one that passes
+    (WAIVER_NOT_NEEDED) or whose evidence is missing, stale, errored or inconclusive
+    (WAIVER_CANNOT_COVER). The output says the decision before and after, and which rules
+    still block when it does not clear the way (`still_blocking`).
+
+    Example: airel gate except REL-1 --rule feature-freshness --reason "backfill running"
+    --expires 7d --segment "SME cards"
+    """
+    waived = client().add_exception(
         release_id,
         rule,
         reason=reason,
@@ -295,7 +374,7 @@ def except_(
         role=role,
         policy=policy,
     )
-    _show_waiver(waiver, as_json)
+    _show_waiver(waived, as_json)
     return output.EXIT_OK
 
 
@@ -318,8 +397,14 @@ def accept_risk(
     policy: PolicyOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
-    """Accept a residual hard risk the policy allows: scope, expiry, controls required."""
-    waiver = client().accept_risk(
+    """Accept a residual hard risk the policy allows: scope, expiry, controls required.
+
+    Refused like `gate except` when the rule passes or its evidence is not measured; the
+    output says the decision before and after and what still blocks.
+
+    Example: airel accept-risk REL-1 --rule security-findings --reason "internal only"
+    --control "WAF rule 1142" --segment "staff pilot" --expires 14d"""
+    waived = client().accept_risk(
         release_id,
         rule,
         reason=reason,
@@ -329,7 +414,7 @@ def accept_risk(
         role=role,
         policy=policy,
     )
-    _show_waiver(waiver, as_json)
+    _show_waiver(waived, as_json)
     return output.EXIT_OK
 
 

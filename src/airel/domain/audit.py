@@ -159,6 +159,8 @@ class ChainReport(BaseModel):
     head_hash: str
     problems: tuple[ChainProblem, ...]
     checkpoint_seq: int | None = None
+    records_checked: int | None = None  # live record rows re-hashed (None: not checked)
+    record_problems: tuple[dict[str, Any], ...] = ()  # RecordProblem.to_dict() each
 
 
 def verify_entries(

@@ -17,19 +17,31 @@ inconclusive takes that status and never passes. Outcomes:
   gates up to ``through`` were run) → **limited go** capped at the furthest stage it may enter;
 * everything passed through the tier's stack → **go**. Tier 0 is always **no-go**.
 
-The same inputs always give the same decision: the clock is an input, and the decision id is
-the digest of inputs and outcome.
+Every gate up to ``through`` is evaluated, even after one blocks: the decision follows the
+first blocking gate (its failures are *deciding*), and every later failure is reported as
+*also failing behind* that gate, so one check shows everything that must be fixed.
+
+A failing rule carries the *causes* of the facts it read: a G1 entry not met because the
+bundle lacks a training snapshot names the completeness code and its §3.3 risk.
+
+Identity and time (G5): :func:`inputs_digest` covers the evidence set (bundle digest, facts,
+evidence digests, policy, approvals, waivers, through) but not the clock, and
+:func:`outcome_key` is the outcome without its times. The decision also records the window in
+which it holds: ``decided_at`` (the clock) and ``valid_until``, the earliest moment after it
+at which an approval or waiver becomes valid or expires, evidence passes its age limit, or
+the decision itself expires (:func:`valid_until`). A re-check inside the window with the
+same evidence gives the same outcome; the service returns the stored decision then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from airel.domain.approvals import Approval, Waiver, WaiverKind, void_reason
+from airel.domain.approvals import MAX_SKEW, Approval, Waiver, WaiverKind, void_reason
 from airel.domain.canonical import digest_of
 from airel.domain.gate_metrics import FactStatus
 from airel.domain.gates import GATES, Conditions, FailureDecision, GateId, Stage
@@ -69,16 +81,38 @@ class GateStatus(StrEnum):
     ENTRY_NOT_MET = "entry_not_met"  # the entry condition did not hold
     AWAITING_APPROVAL = "awaiting_approval"  # rules passed; required approvals missing
     NOT_APPLICABLE = "not_applicable"  # the gate does not apply to this pipeline type
-    NOT_REACHED = "not_reached"  # an earlier gate stopped the stack
+    NOT_REACHED = "not_reached"  # decisions stored before every gate was evaluated (format 1)
 
 
 @dataclass(frozen=True)
 class Fact:
-    """A metric value, or why it cannot be read; ``source`` is the evidence digest."""
+    """A metric value, or why it cannot be read; ``source`` is the evidence digest.
+
+    ``causes`` explain a value that makes rules fail, e.g. the completeness findings behind
+    ``data_sources_registered = false``: ``{"code", "component", "risk"}`` each.
+    """
 
     status: FactStatus
     value: Any = None
     source: str | None = None
+    causes: tuple[Mapping[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (stored with the decision inputs)."""
+        out: dict[str, Any] = {"status": self.status.value, "value": self.value}
+        out["source"] = self.source
+        if self.causes:
+            out["causes"] = [dict(c) for c in self.causes]
+        return out
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Fact:
+        """The inverse of :meth:`to_dict`."""
+        causes = tuple(dict(c) for c in data.get("causes") or ())
+        return Fact(FactStatus(data["status"]), data.get("value"), data.get("source"), causes)
+
+
+AGELESS_EVIDENCE = frozenset({"bundle", "rollback_target"})  # frozen records never go stale
 
 
 @dataclass(frozen=True)
@@ -113,6 +147,7 @@ class RuleResult:
     facts: dict[str, Any] = field(default_factory=dict)
     detail: str | None = None
     waiver: str | None = None
+    causes: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -122,12 +157,45 @@ class RuleResult:
 
 @dataclass
 class GateResult:
-    """A gate's outcome."""
+    """A gate's outcome; ``behind`` names the blocking gate this one was evaluated after."""
 
     gate: GateId
     status: GateStatus
     entry: RuleResult | None = None
     rules: list[RuleResult] = field(default_factory=list)
+    behind: GateId | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A rule (or entry condition, or approval requirement) that did not pass.
+
+    ``deciding`` failures are at the gate the decision follows; the others are *also failing
+    behind* that gate (``behind``). ``code`` is the reason code the decision reports (soft
+    failures without an exception report ``SOFT_FAILURE_WITHOUT_EXCEPTION``), ``reason`` the
+    rule's own code.
+    """
+
+    gate: GateId
+    rule: str
+    status: str
+    hard: bool
+    reason: str
+    code: str
+    deciding: bool
+    behind: GateId | None
+    detail: str | None = None
+    causes: tuple[Mapping[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        out: dict[str, Any] = {"gate": self.gate.value, "rule": self.rule}
+        out |= {"status": self.status, "hard": self.hard, "reason": self.reason}
+        out |= {"code": self.code, "deciding": self.deciding}
+        out["behind"] = self.behind.value if self.behind else None
+        out["detail"] = self.detail
+        out["causes"] = [dict(c) for c in self.causes]
+        return out
 
 
 @dataclass
@@ -142,6 +210,14 @@ class Decision:
     waivers_used: list[str]
     expires_at: datetime
     max_stage: Stage | None
+    failures: list[Failure] = field(default_factory=list)
+    decided_at: datetime | None = None
+    valid_until: datetime | None = None
+
+    @property
+    def deciding_gate(self) -> GateId | None:
+        """The gate the decision follows (its first blocking gate), if any."""
+        return next((f.gate for f in self.failures if f.deciding), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (stored with the decision record)."""
@@ -150,20 +226,33 @@ class Decision:
             "reasons": self.reasons,
             "conditions": self.conditions.model_dump(mode="json", exclude_defaults=True),
             "max_stage": self.max_stage.value if self.max_stage else None,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "expires_at": self.expires_at.isoformat(),
             "approvals": self.approvals,
             "waivers_used": self.waivers_used,
+            "deciding_gate": g.value if (g := self.deciding_gate) else None,
+            "failures": [f.to_dict() for f in self.failures],
             "gates": [
                 {
                     "gate": g.gate.value,
                     "name": GATES[g.gate].name,
                     "status": g.status.value,
+                    "behind": g.behind.value if g.behind else None,
                     "entry": _rule_dict(g.entry) if g.entry else None,
                     "rules": [_rule_dict(r) for r in g.rules],
                 }
                 for g in self.gates
             ],
         }
+
+
+TIME_FIELDS = ("decided_at", "valid_until", "expires_at")
+
+
+def outcome_key(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """An outcome (``Decision.to_dict()``) without its times: what identifies it."""
+    return {k: v for k, v in outcome.items() if k not in TIME_FIELDS}
 
 
 def _rule_dict(r: RuleResult) -> dict[str, Any]:
@@ -174,7 +263,18 @@ def _rule_dict(r: RuleResult) -> dict[str, Any]:
         out["detail"] = r.detail
     if r.waiver:
         out["waiver"] = r.waiver
+    if r.causes:
+        out["causes"] = r.causes
     return out
+
+
+def _causes(facts: Mapping[str, Fact]) -> list[dict[str, str]]:
+    seen: list[dict[str, str]] = []
+    for name in sorted(facts):
+        for c in facts[name].causes:
+            if dict(c) not in seen:
+                seen.append(dict(c))
+    return seen
 
 
 _PRECEDENCE = (FactStatus.ERRORED, FactStatus.INCONCLUSIVE, FactStatus.STALE, FactStatus.MISSING)
@@ -186,11 +286,25 @@ _AS_RULE = {
 }
 
 
-def _run(
-    key: str, inputs: GateInputs, tier: TierPolicy
-) -> tuple[RuleStatus, dict[str, Any], str | None]:
+def _run(key: str, inputs: GateInputs, tier: TierPolicy) -> _Run:
     reads = inputs.policy.reads[key]
     facts = {name: inputs.facts.get(name, Fact(FactStatus.MISSING)) for name in reads}
+    status, shown, detail = _evaluate(key, facts, inputs, tier)
+    causes = _causes(facts) if status is not RuleStatus.PASSED else []
+    return _Run(status, shown, detail, causes)
+
+
+@dataclass(frozen=True)
+class _Run:
+    status: RuleStatus
+    facts: dict[str, Any]
+    detail: str | None
+    causes: list[dict[str, str]]
+
+
+def _evaluate(
+    key: str, facts: Mapping[str, Fact], inputs: GateInputs, tier: TierPolicy
+) -> tuple[RuleStatus, dict[str, Any], str | None]:
     shown = {
         n: (f.value if f.status is FactStatus.OK else f.status.value) for n, f in facts.items()
     }
@@ -260,7 +374,12 @@ def _max_stage(tier: TierPolicy, passed: set[GateId]) -> Stage | None:
 
 @dataclass
 class _State:
-    """What one pass over the stack accumulates."""
+    """What one pass over the stack accumulates.
+
+    ``blocking`` is the first gate that set the outcome; gates after it are still evaluated,
+    but their failures are reported behind it and change neither the outcome, the reasons,
+    nor the conditions.
+    """
 
     inputs: GateInputs
     tier: TierPolicy
@@ -271,57 +390,95 @@ class _State:
     used: list[Waiver] = field(default_factory=list)
     passed: set[GateId] = field(default_factory=set)
     outcome: DecisionKind | None = None
+    blocking: GateId | None = None
+    failures: list[Failure] = field(default_factory=list)
+
+    def fail(self, gate: GateId, rr: RuleResult, code: str, reason_entry: str) -> None:
+        """Record a failure: deciding while no earlier gate blocks, else behind it."""
+        deciding = self.blocking is None or self.blocking is gate
+        if deciding:
+            self.reasons.append(reason_entry)
+        failure = Failure(
+            gate=gate,
+            rule=rr.rule,
+            status=rr.status.value,
+            hard=rr.hard,
+            reason=rr.reason,
+            code=code,
+            deciding=deciding,
+            behind=None if deciding else self.blocking,
+            detail=rr.detail,
+            causes=tuple(rr.causes),
+        )
+        self.failures.append(failure)
+
+    def block(self, gate: GateId, outcome: DecisionKind) -> None:
+        """The first gate that blocks sets the outcome."""
+        if self.blocking is None:
+            self.blocking, self.outcome = gate, outcome
 
     def rule(self, gate: GateId, rule: RuleSpec, result: GateResult) -> None:
-        status, facts, detail = _run(rule.id, self.inputs, self.tier)
-        rr = RuleResult(rule.id, gate, status, rule.hard, rule.reason, rule.expr, facts, detail)
-        if status is not RuleStatus.PASSED:
+        run = _run(rule.id, self.inputs, self.tier)
+        rr = RuleResult(
+            rule.id, gate, run.status, rule.hard, rule.reason, rule.expr, run.facts, run.detail
+        )
+        rr.causes = run.causes
+        if run.status is not RuleStatus.PASSED:
             # a waiver covers a measured failure, never evidence that cannot be read
-            failed = status is RuleStatus.FAILED
+            failed = run.status is RuleStatus.FAILED
             waiver, covered = _cover(rule, self.waivers) if failed else (None, None)
             if waiver is not None and covered is not None:
                 rr.status, rr.waiver = covered, waiver.waiver_id
-                self.used.append(waiver)
-                self.conditions = self.conditions.merge(waiver.scope)
-                if rule.conditions is not None:
-                    self.conditions = self.conditions.merge(rule.conditions)
+                if self.blocking is None:  # behind a blocking gate nothing is admitted
+                    self.used.append(waiver)
+                    self.conditions = self.conditions.merge(waiver.scope)
+                    if rule.conditions is not None:
+                        self.conditions = self.conditions.merge(rule.conditions)
                 if result.status is GateStatus.PASSED:
                     result.status = GateStatus.PASSED_WITH_CONDITIONS
             else:
                 code = rule.reason if rule.hard else "SOFT_FAILURE_WITHOUT_EXCEPTION"
-                self.reasons.append(f"{gate.value}:{code}:{rule.id}")
+                self.fail(gate, rr, code, f"{gate.value}:{code}:{rule.id}")
                 result.status = GateStatus.FAILED
         result.rules.append(rr)
 
     def gate(self, gate: GateId) -> GateResult:
         inputs, policy = self.inputs, self.inputs.policy
         gp = policy.gate(gate)
+        behind = self.blocking
         if gp.pipeline_types is not None and inputs.pipeline_type not in (None, *gp.pipeline_types):
             self.passed.add(gate)
-            return GateResult(gate, GateStatus.NOT_APPLICABLE)
+            return GateResult(gate, GateStatus.NOT_APPLICABLE, behind=behind)
         entry = None
         key = f"entry:{gate.value}"
         if key in policy.programs:
-            status, facts, detail = _run(key, inputs, self.tier)
+            run = _run(key, inputs, self.tier)
             entry = RuleResult(
-                key, gate, status, True, "GATE_ENTRY_NOT_MET", gp.entry, facts, detail
+                key, gate, run.status, True, "GATE_ENTRY_NOT_MET", gp.entry, run.facts, run.detail
             )
-            if status is not RuleStatus.PASSED:
-                self.reasons.append(f"{gate.value}:GATE_ENTRY_NOT_MET")
-                self.outcome = DecisionKind.NO_GO  # not entered, so not live: no rollback
-                return GateResult(gate, GateStatus.ENTRY_NOT_MET, entry)
-        result = GateResult(gate, GateStatus.PASSED, entry)
+            entry.causes = run.causes
+            if run.status is not RuleStatus.PASSED:
+                code = "GATE_ENTRY_NOT_MET"
+                self.fail(gate, entry, code, f"{gate.value}:{code}")
+                self.block(gate, DecisionKind.NO_GO)  # not entered, so not live: no rollback
+                return GateResult(gate, GateStatus.ENTRY_NOT_MET, entry, behind=behind)
+        result = GateResult(gate, GateStatus.PASSED, entry, behind=behind)
         for rule in policy.rules:
             if rule.gate is gate and rule.applies(inputs.tier, inputs.pipeline_type):
                 self.rule(gate, rule, result)
         missing = self.approvals["missing"]
         if result.status is GateStatus.FAILED:
             hard = any(r.hard and not r.passed for r in result.rules)
-            self.outcome = _failure(gate) if hard else DecisionKind.NO_GO
+            self.block(gate, _failure(gate) if hard else DecisionKind.NO_GO)
         elif gate is self.tier.approval_gate and missing:
             result.status = GateStatus.AWAITING_APPROVAL
-            self.reasons += [f"{gate.value}:APPROVAL_MISSING:{r}" for r in missing]
-            self.outcome = DecisionKind.NO_GO
+            for role in missing:
+                rr = RuleResult(
+                    f"approval:{role}", gate, RuleStatus.MISSING, True, "APPROVAL_MISSING",
+                    "", {}, f"no valid approval in the role {role}",
+                )  # fmt: skip
+                self.fail(gate, rr, "APPROVAL_MISSING", f"{gate.value}:APPROVAL_MISSING:{role}")
+            self.block(gate, DecisionKind.NO_GO)
         else:
             self.passed.add(gate)
         return result
@@ -369,11 +526,9 @@ def decide(inputs: GateInputs) -> Decision:
     for gate in sorted(tier.gates, key=lambda g: g.position):
         if gate.position > last.position:
             break
-        if state.outcome is not None:
-            gates.append(GateResult(gate, GateStatus.NOT_REACHED))
-        else:
-            gates.append(state.gate(gate))
+        gates.append(state.gate(gate))
     outcome, max_stage = state.finish()
+    expires_at = state.expiry()
     return Decision(
         decision=outcome,
         reasons=state.reasons,
@@ -381,9 +536,45 @@ def decide(inputs: GateInputs) -> Decision:
         gates=gates,
         approvals=state.approvals,
         waivers_used=sorted({w.waiver_id for w in state.used}),
-        expires_at=state.expiry(),
+        expires_at=expires_at,
         max_stage=max_stage,
+        failures=state.failures,
+        decided_at=inputs.now,
+        valid_until=valid_until(inputs, expires_at),
     )
+
+
+def valid_until(inputs: GateInputs, expires_at: datetime) -> datetime:
+    """The end of the window in which the outcome holds for unchanged evidence.
+
+    The earliest moment after ``inputs.now`` at which any status the engine reads can
+    change: an approval or waiver for this bundle becomes valid (its issue time, less the
+    allowed skew) or expires, evidence reaches its age limit, or the decision expires.
+    """
+    now = inputs.now
+    moments = [expires_at]
+    items: list[Approval | Waiver] = [*inputs.approvals, *inputs.waivers]
+    for item in items:
+        if not item.seal_ok() or item.bundle_digest != inputs.bundle_digest:
+            continue  # void whatever the time
+        moments += [item.issued_at - MAX_SKEW, item.expires_at]
+    max_age = timedelta(days=inputs.policy.tier(inputs.tier).max_evidence_age_days)
+    for e in inputs.evidence:
+        if e.get("kind") not in AGELESS_EVIDENCE and e.get("created_at"):
+            moments.append(parse_stamp(str(e["created_at"])) + max_age)
+    return min((m for m in moments if m > now), default=expires_at)
+
+
+def is_stale(created_at: str, now: datetime, max_age: timedelta) -> bool:
+    """Evidence created at ``created_at`` is stale from ``created_at + max_age`` on."""
+    return parse_stamp(created_at) + max_age <= now
+
+
+def parse_stamp(text: str) -> datetime:
+    """A stored ISO-8601 timestamp (``…Z`` or with an offset) as an aware datetime; one
+    without an offset is UTC (airel stores UTC)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _waiver_counts(w: Waiver, inputs: GateInputs, tier: TierPolicy) -> bool:
@@ -404,24 +595,22 @@ def _failure(gate: GateId) -> DecisionKind:
 
 
 def inputs_digest(inputs: GateInputs) -> str:
-    """The digest of everything the engine read (for reproducibility checks)."""
+    """The digest of the evidence set the engine read — not the clock: two checks of the
+    same evidence at different times have the same inputs digest (G5)."""
     return digest_of(
         {
+            "format": "airel-gate-inputs/2",
             "release_id": inputs.release_id,
             "bundle_digest": inputs.bundle_digest,
             "tier": int(inputs.tier),
             "pipeline_type": inputs.pipeline_type.value if inputs.pipeline_type else None,
             "submitter": inputs.submitter,
             "rollback_target": inputs.rollback_target,
-            "facts": {
-                k: {"status": f.status.value, "value": f.value, "source": f.source}
-                for k, f in sorted(inputs.facts.items())
-            },
+            "facts": {k: f.to_dict() for k, f in sorted(inputs.facts.items())},
             "evidence": list(inputs.evidence),
             "policy": inputs.policy.digest,
             "approvals": sorted(a.seal for a in inputs.approvals),
             "waivers": sorted(w.seal for w in inputs.waivers),
-            "now": inputs.now.isoformat(),
             "through": inputs.through.value if inputs.through else None,
         }
     )

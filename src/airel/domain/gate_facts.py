@@ -395,4 +395,37 @@ def bundle_facts(
         "features_or_index_present": bool(paths & {"features.feature_view", "rag.index_version"}),
         "rollback_target_executable": rollback_executable,
     }
-    return {name: _ok(value, source, name) for name, value in values.items()}
+    facts = {name: _ok(value, source, name) for name, value in values.items()}
+    for name, fact in facts.items():
+        causes = _bundle_causes(name, fact.value, completeness)
+        if causes:
+            facts[name] = Fact(fact.status, fact.value, fact.source, causes)
+    return facts
+
+
+# Which bundle components a failing bundle fact is about (its causes: §3.3 completeness).
+_FACT_COMPONENTS: Mapping[str, frozenset[str]] = {
+    "data_sources_registered": frozenset(
+        {"data.training_snapshot", "data.validation_snapshot", "rag.index_version"}
+    ),
+    "candidate_present": frozenset({"model", "prompt_policy.prompt_version"}),
+    "features_or_index_present": frozenset({"features.feature_view", "rag.index_version"}),
+    "label_policy_recorded": frozenset({"data.label_policy"}),
+    "use_case_registered": frozenset({"use_case_id"}),
+    "rollback_target_executable": frozenset({"deployment.rollback_target"}),
+}
+
+
+def _bundle_causes(
+    name: str, value: Any, completeness: CompletenessReport
+) -> tuple[Mapping[str, str], ...]:
+    """The completeness findings behind a bundle fact whose value makes rules fail."""
+    if name == "bundle_blocking_gaps" and value:
+        found = [f for f in completeness.findings if f.severity is Severity.FAILURE]
+    elif name == "bundle_warning_gaps" and value:
+        found = [f for f in completeness.findings if f.severity is Severity.WARNING]
+    elif name in _FACT_COMPONENTS and value is False:
+        found = [f for f in completeness.findings if f.component in _FACT_COMPONENTS[name]]
+    else:
+        return ()
+    return tuple({"code": f.reason, "component": f.component, "risk": f.risk} for f in found)

@@ -142,6 +142,7 @@ def _decision(body: Mapping[str, Any]) -> list[str]:
             ("policy", f"{text(policy.get('ref'))} ({code(policy.get('digest', NONE))})"),
             ("gates run", f"G0 … {text(through)}" if through else "the tier's full stack"),
             ("evaluated", f"{text(body.get('evaluated_at'))} by {text(body.get('evaluated_by'))}"),
+            ("holds", _window(outcome)),
             ("expires", text(outcome.get("expires_at"))),
         ]
     )
@@ -149,7 +150,36 @@ def _decision(body: Mapping[str, Any]) -> list[str]:
     if reasons:
         lines.append("- reasons:")
         lines += [f"  - {code(r)}" for r in reasons]
+    failures = outcome.get("failures") or []
+    if failures:
+        lines.append(f"- failing rules ({len(failures)}, in gate order):")
+        lines += [f"  - {_failure(f)}" for f in failures]
+        for f in failures:
+            lines += [
+                f"    - cause {code(c.get('code'))} ({text(c.get('component'))}): "
+                f"{text(c.get('risk'))}"
+                for c in f.get("causes") or []
+            ]
     return lines
+
+
+def _window(outcome: Mapping[str, Any]) -> str:
+    if not outcome.get("valid_until"):
+        return NONE
+    return (
+        f"from {text(outcome.get('decided_at'))} until {text(outcome.get('valid_until'))} "
+        "(the same evidence re-checked in this window gives this decision)"
+    )
+
+
+def _failure(f: Mapping[str, Any]) -> str:
+    kind = "hard" if f.get("hard") else "soft"
+    where = "deciding" if f.get("deciding") else f"also failing behind {text(f.get('behind'))}"
+    detail = f" — {text(f.get('detail'))}" if f.get("detail") else ""
+    return (
+        f"{text(f.get('gate'))} {code(f.get('rule'))} ({kind}, {text(f.get('status'))}) "
+        f"{code(f.get('code') or f.get('reason'))}{detail} — {where}"
+    )
 
 
 def _conditions_scope(conditions: Mapping[str, Any]) -> str:
@@ -211,12 +241,15 @@ def _eval_rows(outcome: Mapping[str, Any]) -> list[list[str]]:
             rows.append([text(name), text(str(g.get("status", "")).replace("_", " ")), NONE, NONE])
         for r in g.get("rules") or []:
             label = f"{g['gate']} {r.get('rule')} ({'hard' if r.get('hard') else 'soft'})"
+            status = str(r.get("status"))
+            if g.get("behind") and status not in ("pass", "excepted", "accepted"):
+                status += f" (behind {g['behind']})"
             rows.append(
                 [
                     text(label),
                     _facts(r.get("facts") or {}),
                     code(r.get("expr", "")),
-                    text(r.get("status")),
+                    text(status),
                 ]
             )
     return rows
@@ -345,7 +378,14 @@ def _gates(body: Mapping[str, Any]) -> list[str]:
     for gid in GateId:
         g = by_gate.get(gid.value)
         status = str(g.get("status", "")).replace("_", " ") if g else "not run"
+        if g and g.get("behind"):
+            status += f" (behind {g['behind']})"
         why = [r for r in outcome.get("reasons") or [] if str(r).startswith(f"{gid.value}:")]
+        why += [
+            f"{f.get('code')}:{f.get('rule')} (behind {f.get('behind')})"
+            for f in outcome.get("failures") or []
+            if f.get("gate") == gid.value and not f.get("deciding")
+        ]
         rows.append([gid.value, text(GATES[gid].name), text(status), text(why)])
     return _table(["Gate", "Name", "Status", "Reasons"], rows)
 

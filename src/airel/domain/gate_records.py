@@ -71,7 +71,7 @@ class DecisionRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    decision_id: str  # sha256 of inputs_digest and outcome: the same inputs give the same id
+    decision_id: str  # sha256 of the evidence set, the outcome and the window's start
     release_id: str
     bundle_digest: str
     decision: str  # a DecisionKind value
@@ -84,7 +84,30 @@ class DecisionRecord(BaseModel):
     created_by: str
     body: dict[str, Any]
 
+    @property
+    def decided_at(self) -> str | None:
+        """When the decision was taken (the start of its window; None before format 2)."""
+        value = (self.body.get("outcome") or {}).get("decided_at")
+        return str(value) if value else None
 
-def decision_id_of(inputs_digest: str, outcome: dict[str, Any]) -> str:
-    """The identity of a decision: what the engine read and what it answered."""
-    return digest_of({"format": "airel-decision/1", "inputs": inputs_digest, "outcome": outcome})
+    @property
+    def valid_until(self) -> str | None:
+        """The end of the window in which its outcome holds for unchanged evidence."""
+        value = (self.body.get("outcome") or {}).get("valid_until")
+        return str(value) if value else None
+
+
+DECISION_FORMAT = "airel-decision/2"
+
+
+def decision_id_of(inputs_digest: str, outcome_key: dict[str, Any], decided_at: str) -> str:
+    """The identity of a decision: the evidence set it read (``inputs_digest``, no clock),
+    what it answered (the outcome without its times) and when its window started."""
+    return digest_of(
+        {
+            "format": DECISION_FORMAT,
+            "inputs": inputs_digest,
+            "outcome": outcome_key,
+            "decided_at": decided_at,
+        }
+    )

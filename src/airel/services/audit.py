@@ -30,19 +30,38 @@ from airel.domain.audit import (
     checkpoint_message,
     verify_entries,
 )
+from airel.domain.records import RecordProblem
 from airel.errors import AirelError, InputError, Reason
 from airel.services.context import Context
+from airel.services.record_integrity import (
+    MAX_PROBLEMS,
+    IndexMatcher,
+    tap,
+    verify_live_records,
+)
 from airel.store.sql import utc_now
 
 _KEY_LIMITS = ParseLimits(max_bytes=16_384, max_depth=4, max_nodes=100)
 
 
 def verify_chain(
-    ctx: Context, *, checkpoint: Path | None = None, public_key: Path | None = None
+    ctx: Context,
+    *,
+    checkpoint: Path | None = None,
+    public_key: Path | None = None,
+    records: bool = True,
 ) -> ChainReport:
-    """Verify every entry, the recorded head, and optionally a signed checkpoint."""
+    """Verify every entry, the recorded head, optionally a signed checkpoint, and (by
+    default) every live record against the digest the chain recorded for it."""
+    record_problems: list[RecordProblem] = []
+    checked: int | None = None
     with ctx.store.read() as tx:
-        count, last_seq, last_hash, problems = verify_entries(tx.iter_audit())
+        entries = tx.iter_audit()
+        if records:
+            entries = tap(entries, IndexMatcher(tx.iter_index(), record_problems))
+        count, last_seq, last_hash, problems = verify_entries(entries)
+        if records:
+            checked = verify_live_records(tx, record_problems)
         head_seq, head_hash = tx.audit_head()
         store_id = tx.store_id()
         checkpoint_seq: int | None = None
@@ -69,12 +88,14 @@ def verify_chain(
                     )
                 )
     return ChainReport(
-        ok=not problems,
+        ok=not problems and not record_problems,
         entries=count,
         head_seq=last_seq,
         head_hash=last_hash,
         problems=tuple(problems),
         checkpoint_seq=checkpoint_seq,
+        records_checked=checked,
+        record_problems=tuple(p.to_dict() for p in record_problems[:MAX_PROBLEMS]),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,14 +27,36 @@ from airel.domain.approvals import (
     parse_role,
 )
 from airel.domain.bundle import FrozenBundle, release_node
-from airel.domain.gates import Conditions
+from airel.domain.decision import Decision, Failure, RuleStatus, decide
+from airel.domain.gates import Conditions, GateId
 from airel.domain.policy import Policy, RuleSpec
 from airel.domain.validation import parse_record
 from airel.errors import ConflictError, InputError, IntegrityError, Reason, ValidationError
-from airel.services import bundles
+from airel.services import bundles, gates
 from airel.services.context import Context
 from airel.services.gate_policy import load_policy
 from airel.store.contract import WriteTx
+
+
+@dataclass(frozen=True)
+class Waived:
+    """A recorded exception or risk acceptance and what it changed.
+
+    ``decision`` is the release's decision (through the tier's whole stack) with the waiver
+    counted; ``still_blocking`` lists the failures that block it still — empty when the
+    waiver cleared the way, the reason to say so when it did not.
+    """
+
+    waiver: Waiver
+    decision: str
+    before: str
+    still_blocking: tuple[Failure, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the decision differs from the one before the waiver."""
+        return self.decision != self.before
+
 
 _SPAN = re.compile(r"^(\d{1,5})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -224,6 +247,55 @@ def _waivable(policy: Policy, bundle: FrozenBundle, kind: WaiverKind, rules: Seq
         )
 
 
+_UNMEASURED = frozenset(
+    {RuleStatus.MISSING, RuleStatus.STALE, RuleStatus.ERRORED, RuleStatus.INCONCLUSIVE}
+)
+
+
+def _can_help(current: Decision, kind: WaiverKind, rules: Sequence[str]) -> None:
+    """Refuse a waiver for a rule that is not failing now, or whose failure is not measured
+    (a waiver never covers missing, stale, errored or inconclusive evidence)."""
+    results = {r.rule: (g, r) for g in current.gates for r in g.rules}
+    gates = {g.gate: g for g in current.gates}
+    problems: list[tuple[Reason, str]] = []
+    for rule_id in rules:
+        found = results.get(rule_id)
+        if found is None:
+            problems.append((Reason.WAIVER_CANNOT_COVER, _not_evaluated(rule_id, current, gates)))
+            continue
+        _, result = found
+        if result.status is RuleStatus.PASSED:
+            message = f"rule {rule_id!r} passes: there is no failure to waive"
+            problems.append((Reason.WAIVER_NOT_NEEDED, message))
+        elif result.status in _UNMEASURED:
+            problems.append(
+                (
+                    Reason.WAIVER_CANNOT_COVER,
+                    f"rule {rule_id!r} is {result.status.value} ({result.detail}): a "
+                    f"{kind.value.replace('_', ' ')} covers only a measured failure",
+                )
+            )
+    if problems:
+        first_reason, first = problems[0]
+        raise InputError(
+            first_reason,
+            first + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            fix="waive only rules that fail now on measured evidence: see `airel gate check "
+            "RELEASE` (record or refresh missing/stale evidence instead)",
+            details={"problems": [{"reason": r.value, "message": m} for r, m in problems]},
+        )
+
+
+def _not_evaluated(rule_id: str, current: Decision, gates: Mapping[Any, Any]) -> str:
+    for g in current.gates:
+        if g.entry is not None and not g.entry.passed:
+            return (
+                f"rule {rule_id!r} was not evaluated: {g.gate.value}'s entry condition is not "
+                "met, so no waiver can help yet"
+            )
+    return f"rule {rule_id!r} was not evaluated for this release (its gate does not apply)"
+
+
 def _role_for(
     ctx: Context, role: Role | str | None, allowed: frozenset[Role], kind: WaiverKind
 ) -> tuple[Role, frozenset[Role]]:
@@ -259,7 +331,7 @@ def _waive(
     role: Role | str | None = None,
     policy_ref: str | None = None,
     now: datetime | None = None,
-) -> Waiver:
+) -> Waived:
     when = _now(now)
     bundle = bundles.get_bundle(ctx, release_id)
     policy = load_policy(ctx, policy_ref).policy
@@ -301,6 +373,10 @@ def _waive(
     check_new_waiver(
         waiver, submitter=bundle.created_by, held_roles=held, allowed_roles=allowed, now=when
     )
+    inputs = gates.inputs_now(ctx, release_id, policy_ref=policy_ref, now=when)
+    _can_help(decide(inputs), kind, rules)
+    through = _effect_through(ctx, release_id, policy, rules)
+    before = decide(replace(inputs, through=through))
 
     def write(tx: WriteTx) -> Waiver:
         tx.insert_waiver(waiver)
@@ -319,7 +395,23 @@ def _waive(
         )
         return waiver
 
-    return ctx.store.write(write)
+    stored = ctx.store.write(write)
+    after = gates.preview(ctx, release_id, through=through, policy_ref=policy_ref, now=when)
+    return Waived(stored, after.decision.value, before.decision.value, tuple(after.failures))
+
+
+def _effect_through(
+    ctx: Context, release_id: str, policy: Policy, rules: Sequence[str]
+) -> GateId | None:
+    """How far to judge a waiver's effect: as far as the release's latest decision ran, or
+    else to the last gate of the waived rules."""
+    with ctx.store.read() as tx:
+        latest = tx.list_decisions(release_id)
+    if latest:
+        through = latest[-1].through
+        return GateId(through) if through else None
+    gates_of = [r.gate for r in policy.rules if r.id in set(rules)]
+    return max(gates_of, key=lambda g: g.position) if gates_of else None
 
 
 def add_exception(
@@ -333,7 +425,7 @@ def add_exception(
     role: Role | str | None = None,
     policy_ref: str | None = None,
     now: datetime | None = None,
-) -> Waiver:
+) -> Waived:
     """Record an exception for soft rule failures (with conditions and an expiry)."""
     return _waive(
         ctx,
@@ -361,7 +453,7 @@ def accept_risk(
     role: Role | str | None = None,
     policy_ref: str | None = None,
     now: datetime | None = None,
-) -> Waiver:
+) -> Waived:
     """Accept a residual hard risk the policy marks acceptable: scope, expiry, compensating
     controls and an approver of the tier's acceptance roles are all required (§4.5)."""
     return _waive(

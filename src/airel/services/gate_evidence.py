@@ -25,7 +25,7 @@ from airel.domain import gate_facts as gf
 from airel.domain.approvals import Approval, Waiver
 from airel.domain.bundle import FrozenBundle, release_node
 from airel.domain.components import ComponentKey
-from airel.domain.decision import Fact, GateInputs
+from airel.domain.decision import Fact, GateInputs, is_stale, parse_stamp
 from airel.domain.evidence import EvalRecord, ValidationRun
 from airel.domain.gate_metrics import (
     ATTESTATION_KINDS,
@@ -37,9 +37,11 @@ from airel.domain.gate_metrics import (
 from airel.domain.gate_records import Attestation, AttestationStatus, EvidenceLink, LinkKind
 from airel.domain.gates import GateId
 from airel.domain.policy import Policy
+from airel.domain.records import RecordRef, RecordTable
 from airel.errors import AirelError, NotFoundError, Reason, ValidationError
 from airel.services import bundles
 from airel.services.context import Context
+from airel.services.record_integrity import require_intact
 from airel.store.contract import ReadTx, WriteTx
 from airel.store.sql import utc_now
 
@@ -53,9 +55,7 @@ class Collected:
     components: list[dict[str, Any]]  # {path, ref, digest} of every pinned component
 
 
-def parse_time(text: str) -> datetime:
-    """A stored ISO-8601 timestamp (``…Z`` or with an offset) as an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+parse_time = parse_stamp
 
 
 def _evidence(kind: str, ref: str, digest: str, created_at: str) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def _evidence(kind: str, ref: str, digest: str, created_at: str) -> dict[str, An
 def _fresh(
     facts: dict[str, Fact], created_at: str, now: datetime, max_age: timedelta
 ) -> dict[str, Fact]:
-    if parse_time(created_at) < now - max_age:
+    if is_stale(created_at, now, max_age):
         return gf.restamp(facts, FactStatus.STALE)
     return facts
 
@@ -110,11 +110,77 @@ def _critical(tx: ReadTx, run: ValidationRun) -> list[str] | None:
     return gf.critical_columns(spec if isinstance(spec, Mapping) else None)
 
 
-def _latest_attestations(tx: ReadTx, release_id: str) -> dict[EvidenceKind, Attestation]:
+def _latest_attestations(stored: list[Attestation]) -> dict[EvidenceKind, Attestation]:
     latest: dict[EvidenceKind, Attestation] = {}
-    for a in tx.list_attestations(release_id):  # oldest first: the last one wins
+    for a in stored:  # in write order: the last one wins
         latest[EvidenceKind(a.kind)] = a
     return latest
+
+
+def _read_refs(
+    bundle: FrozenBundle,
+    target: FrozenBundle | None,
+    links: list[EvidenceLink],
+    run: ValidationRun | None,
+    record: EvalRecord | None,
+    attestations: list[Attestation],
+    approvals: tuple[Approval, ...],
+    waivers: tuple[Waiver, ...],
+) -> list[RecordRef]:
+    """Every stored record the gate engine is about to count (issue 18: each is checked
+    against the audit chain first)."""
+    refs = [RecordRef(RecordTable.BUNDLES, (bundle.release_id,))]
+    if target is not None:
+        refs.append(RecordRef(RecordTable.BUNDLES, (target.release_id,)))
+    for r in bundle.resolutions:
+        key = ComponentKey.from_node(r.node)
+        refs.append(RecordRef(RecordTable.COMPONENTS, (key.kind.value, key.name, key.version)))
+    refs += [
+        RecordRef(RecordTable.EVIDENCE_LINKS, (x.release_id, x.kind.value, x.record_id))
+        for x in links
+    ]
+    if run is not None:
+        refs.append(RecordRef(RecordTable.VALIDATION_RUNS, (run.run_id,)))
+    if record is not None:
+        refs.append(RecordRef(RecordTable.EVAL_RECORDS, (record.record_id,)))
+    refs += [RecordRef(RecordTable.ATTESTATIONS, (a.attestation_id,)) for a in attestations]
+    refs += [RecordRef(RecordTable.APPROVALS, (a.approval_id,)) for a in approvals]
+    refs += [RecordRef(RecordTable.WAIVERS, (w.waiver_id,)) for w in waivers]
+    return refs
+
+
+@dataclass(frozen=True)
+class _Read:
+    """The stored records one gate check reads, in one transaction."""
+
+    pinned: list[gf.Pinned]
+    target: FrozenBundle | None
+    run: ValidationRun | None
+    critical: list[str] | None
+    record: EvalRecord | None
+    attestations: dict[EvidenceKind, Attestation]
+    approvals: tuple[Approval, ...]
+    waivers: tuple[Waiver, ...]
+
+
+def _read(tx: ReadTx, bundle: FrozenBundle, release_id: str) -> _Read:
+    """Read what the engine counts, and check every record against the audit chain."""
+    pinned: list[gf.Pinned] = []
+    for r in bundle.resolutions:
+        component = tx.get_component(ComponentKey.from_node(r.node))
+        pinned.append(gf.Pinned(r.path, r.node, component.fields if component else {}))
+    target = _rollback_target(tx, bundle)
+    links = tx.list_evidence_links(release_id)
+    run = _latest_validation(tx, links)
+    critical = _critical(tx, run) if run is not None else None
+    record = _latest_eval(tx, bundle, links)
+    stored = tx.list_attestations(release_id)
+    attestations = _latest_attestations(stored)
+    approvals = tuple(tx.list_approvals(release_id))
+    waivers = tuple(tx.list_waivers(release_id))
+    refs = _read_refs(bundle, target, links, run, record, stored, approvals, waivers)
+    require_intact(tx, refs, purpose=f"gate check of {release_id}")
+    return _Read(pinned, target, run, critical, record, attestations, approvals, waivers)
 
 
 def collect(
@@ -135,18 +201,11 @@ def collect(
     evidence = [_evidence("bundle", bundle.release_id, bundle.digest, bundle.created_at)]
     present: set[EvidenceKind] = set()
     with ctx.store.read() as tx:
-        pinned: list[gf.Pinned] = []
-        for r in bundle.resolutions:
-            component = tx.get_component(ComponentKey.from_node(r.node))
-            pinned.append(gf.Pinned(r.path, r.node, component.fields if component else {}))
-        target = _rollback_target(tx, bundle)
-        links = tx.list_evidence_links(release_id)
-        run = _latest_validation(tx, links)
-        critical = _critical(tx, run) if run is not None else None
-        record = _latest_eval(tx, bundle, links)
-        attestations = _latest_attestations(tx, release_id)
-        approvals = tuple(tx.list_approvals(release_id))
-        waivers = tuple(tx.list_waivers(release_id))
+        read = _read(tx, bundle, release_id)
+    pinned, target, run, critical = read.pinned, read.target, read.run, read.critical
+    record, attestations, approvals, waivers = (
+        read.record, read.attestations, read.approvals, read.waivers
+    )  # fmt: skip
     rollback_ok = _executable(ctx, bundle, target)
     if target is not None:
         evidence.append(

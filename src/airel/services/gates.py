@@ -3,9 +3,14 @@
 ``check`` loads the policy (a registry version), collects the release's evidence
 (:mod:`airel.services.gate_evidence`), runs the pure engine (:func:`airel.domain.decision.decide`)
 and stores the decision with everything it read, in one audited transaction (``gate.decide``).
-A decision's id is the digest of its inputs and outcome: checking the same inputs at the same
-``now`` again returns the stored decision, and ``recheck`` rebuilds the inputs from the stored
-record and the policy, re-runs the engine and says whether the outcome is reproduced exactly.
+
+A decision is identified by its evidence set and outcome and holds from ``decided_at`` until
+``valid_until`` (the first moment an approval, waiver, evidence age or the decision's own
+expiry can change a status). A re-check inside that window with the same evidence finds the
+stored decision (same inputs digest, same outcome) and writes nothing; outside it a new
+decision is taken, whose id also digests its ``decided_at``. ``recheck`` rebuilds the inputs
+from the stored record and the policy, re-runs the engine at the stored time and says whether
+the outcome is reproduced exactly. ``preview`` runs the engine and stores nothing.
 
 Evidence is recorded and collected in :mod:`airel.services.gate_evidence`; approvals and
 waivers live in :mod:`airel.services.gate_approvals`.
@@ -21,9 +26,15 @@ from typing import Any
 
 from airel.domain.approvals import MAX_SKEW, Approval, Waiver
 from airel.domain.bundle import release_node
-from airel.domain.decision import Decision, Fact, GateInputs, decide, inputs_digest
-from airel.domain.gate_metrics import FactStatus
-from airel.domain.gate_records import DecisionRecord, decision_id_of
+from airel.domain.decision import (
+    Decision,
+    Fact,
+    GateInputs,
+    decide,
+    inputs_digest,
+    outcome_key,
+)
+from airel.domain.gate_records import DECISION_FORMAT, DecisionRecord, decision_id_of
 from airel.domain.gates import GateId
 from airel.domain.policy import Policy
 from airel.domain.tiers import PipelineType, parse_risk_tier
@@ -64,16 +75,14 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _facts_json(facts: Mapping[str, Fact]) -> dict[str, Any]:
-    return {
-        k: {"status": f.status.value, "value": f.value, "source": f.source}
-        for k, f in sorted(facts.items())
-    }
+    return {k: f.to_dict() for k, f in sorted(facts.items())}
 
 
 def _body(
     ctx: Context, inputs: GateInputs, scope: dict[str, Any] | None, extra: dict[str, Any]
 ) -> dict[str, Any]:
     return {
+        "format": DECISION_FORMAT,
         **extra,
         "release_id": inputs.release_id,
         "risk_tier": inputs.tier.label,
@@ -96,6 +105,40 @@ def _body(
     }
 
 
+def inputs_now(
+    ctx: Context,
+    release_id: str,
+    *,
+    through: GateId | None = None,
+    policy_ref: str | None = None,
+    now: datetime | None = None,
+) -> GateInputs:
+    """What the engine would read for the release now (nothing is stored)."""
+    loaded = load_policy(ctx, policy_ref)
+    return collect(ctx, release_id, loaded.policy, now=_now(now), through=through).inputs
+
+
+def preview(
+    ctx: Context,
+    release_id: str,
+    *,
+    through: GateId | None = None,
+    policy_ref: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Run the gates on the release's current evidence; nothing is stored."""
+    return decide(inputs_now(ctx, release_id, through=through, policy_ref=policy_ref, now=now))
+
+
+def _holds(record: DecisionRecord, key: dict[str, Any], when: datetime) -> bool:
+    """The stored decision has this outcome and its window contains ``when``."""
+    outcome = record.body.get("outcome") or {}
+    start, end = outcome.get("decided_at"), outcome.get("valid_until")
+    if not start or not end or outcome_key(outcome) != key:
+        return False
+    return parse_time(start) <= when < parse_time(end)
+
+
 def check(
     ctx: Context,
     release_id: str,
@@ -104,15 +147,17 @@ def check(
     policy_ref: str | None = None,
     now: datetime | None = None,
 ) -> Checked:
-    """Run the gates for a release and store the decision (idempotent on its id)."""
+    """Run the gates for a release and store the decision — or return the stored one when
+    the same evidence gives the same outcome inside its window."""
     when = _now(now)
     loaded = load_policy(ctx, policy_ref)
     collected = collect(ctx, release_id, loaded.policy, now=when, through=through)
     inputs = collected.inputs
     decision = decide(inputs)
     outcome = _jsonable(decision.to_dict())
+    key = outcome_key(outcome)
     digest = inputs_digest(inputs)
-    decision_id = decision_id_of(digest, outcome)
+    decision_id = decision_id_of(digest, key, when.isoformat())
     scope = collected.bundle.spec.get("scope")  # the canonical spec omits an empty scope
     body = _body(
         ctx,
@@ -140,9 +185,9 @@ def check(
     )
 
     def write(tx: WriteTx) -> Checked:
-        existing = tx.get_decision(decision_id)
-        if existing is not None:
-            return Checked(existing, created=False)
+        for existing in tx.list_decisions(release_id, inputs_digest=digest):
+            if existing.decision_id == decision_id or _holds(existing, key, when):
+                return Checked(existing, created=False)
         if loaded.uses_default:  # decisions point at registry versions, bases included
             register_default(tx, ctx.actor)
         tx.insert_decision(record)
@@ -157,6 +202,7 @@ def check(
                 "policy": f"{loaded.ref} {loaded.policy.digest}",
                 "inputs_digest": digest,
                 "through": record.through,
+                "valid_until": outcome["valid_until"],
                 "reasons": decision.reasons[:20],
             },
         )
@@ -212,10 +258,7 @@ class Recheck:
 def inputs_from_body(body: Mapping[str, Any], policy: Policy) -> GateInputs:
     """Rebuild the engine's inputs from a stored decision body."""
     stored = body["inputs"]
-    facts = {
-        k: Fact(FactStatus(v["status"]), v.get("value"), v.get("source"))
-        for k, v in stored["facts"].items()
-    }
+    facts = {k: Fact.from_dict(v) for k, v in stored["facts"].items()}
     return GateInputs(
         release_id=body["release_id"],
         bundle_digest=body["bundle_digest"],

@@ -23,6 +23,7 @@ from airel.domain.components import ComponentKey, ComponentKind, ComponentVersio
 from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
 from airel.domain.lineage import Edge
+from airel.domain.records import RecordProblem, RecordRef, RecordTable
 
 T = TypeVar("T")
 
@@ -115,8 +116,45 @@ class ReadTx(Protocol):
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
 
-    def list_decisions(self, release_id: str | None = None) -> list[DecisionRecord]:
+    def list_decisions(
+        self, release_id: str | None = None, *, inputs_digest: str | None = None
+    ) -> list[DecisionRecord]:
         """Stored gate decisions (optionally of one release), oldest first."""
+        ...
+
+    # -- records bound to the audit chain (issue 18) --
+    def check_records(self, refs: Sequence[RecordRef]) -> list[RecordProblem]:
+        """Re-hash the named records and match each to the entry that vouches for it."""
+        ...
+
+    def iter_record_digests(
+        self, table: RecordTable, *, batch: int = 5_000
+    ) -> Iterator[list[tuple[str, str]]]:
+        """Every live row of a record table as (key, digest), in batches."""
+        ...
+
+    def audited_digests(
+        self, table: RecordTable, keys: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        """The latest (entry seq, digest) the chain recorded for each key."""
+        ...
+
+    def iter_audited_keys(
+        self, table: RecordTable, *, batch: int = 5_000
+    ) -> Iterator[list[tuple[str, int]]]:
+        """Every key the audit index names for a table, with its latest entry, in batches."""
+        ...
+
+    def live_keys(self, table: RecordTable, keys: Sequence[str]) -> set[str]:
+        """Which keys name a live row."""
+        ...
+
+    def iter_index(self, *, batch: int = 10_000) -> Iterator[tuple[int, str, str, str]]:
+        """The audit index as (seq, table, key, digest), in entry order."""
+        ...
+
+    def unaudited_rows(self) -> list[tuple[str, str, str]]:
+        """(table, key, digest) of every live record row no audit entry vouches for."""
         ...
 
 
@@ -146,6 +184,10 @@ class WriteTx(ReadTx, Protocol):
     def insert_waiver(self, waiver: Waiver) -> None: ...
 
     def insert_decision(self, record: DecisionRecord) -> None: ...
+
+    def queue_records(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Queue (table, key, digest) rows for the next audit entry to vouch for."""
+        ...
 
     def put_artifact(self, ref: ArtifactRef) -> bool:
         """Record an artifact; False when it was already recorded."""

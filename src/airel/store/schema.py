@@ -167,7 +167,9 @@ gate_attestations = sa.Table(
     sa.Column("body_json", sa.Text, nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
     sa.Index("ix_gate_attestations_release", "release_id"),
+    sa.Index("ix_gate_attestations_seq", "seq"),
 )
 
 evidence_links = sa.Table(
@@ -178,6 +180,8 @@ evidence_links = sa.Table(
     sa.Column("record_id", sa.String(71), primary_key=True),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
+    sa.Index("ix_evidence_links_seq", "seq"),
 )
 
 approvals = sa.Table(
@@ -223,5 +227,45 @@ gate_decisions = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
     sa.Index("ix_gate_decisions_release", "release_id"),
+    sa.Index("ix_gate_decisions_seq", "seq"),
+)
+
+
+# -- integrity (issues 17, 18) --
+
+audit_records = sa.Table(  # the record digests each audit entry vouches for (an index)
+    "audit_records",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),  # the entry
+    sa.Column("pos", sa.Integer, primary_key=True, autoincrement=False),  # order in the entry
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("record_key", sa.String(600), nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Index("ix_audit_records_record", "table_name", "record_key", "seq"),
+)
+
+role_grants = sa.Table(  # identity → role assignments, changed only by an administrator
+    "role_grants",
+    metadata,
+    sa.Column("identity", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(32), primary_key=True),
+    sa.Column("granted_at", sa.String(32), nullable=False),
+    sa.Column("granted_by", sa.String(128), nullable=False),
+    sa.Column("revoked_at", sa.String(32), nullable=True),
+    sa.Column("revoked_by", sa.String(128), nullable=True),
+)
+
+signing_keys = sa.Table(  # approvers' registered Ed25519 public keys
+    "signing_keys",
+    metadata,
+    sa.Column("key_id", sa.String(71), primary_key=True),  # sha256 of the raw public key
+    sa.Column("identity", sa.String(128), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),  # raw 32 bytes, base64
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("revoked_at", sa.String(32), nullable=True),
+    sa.Column("revoked_by", sa.String(128), nullable=True),
+    sa.Index("ix_signing_keys_identity", "identity"),
 )

@@ -27,12 +27,14 @@ from airel.domain.audit import AuditEntry, canonical_details, hash_entry
 from airel.domain.bundle import FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.lineage import Edge, Relation
+from airel.domain.records import RecordTable
 from airel.errors import AirelError, ConflictError, Reason, StoreError
 from airel.store import engines
 from airel.store import schema as t
 from airel.store.contract import ReadTx, WriteTx
 from airel.store.sql_evidence import EvidenceReads, EvidenceWrites, dumps_json
 from airel.store.sql_gates import GateReads, GateWrites
+from airel.store.sql_records import RecordReads, RecordWrites
 
 T = TypeVar("T")
 
@@ -45,7 +47,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SqlReadTx(EvidenceReads, GateReads):
+class SqlReadTx(EvidenceReads, GateReads, RecordReads):
     """Read methods over one connection."""
 
     def __init__(self, conn: Connection) -> None:
@@ -234,7 +236,7 @@ class SqlReadTx(EvidenceReads, GateReads):
             last = rows[-1][0]
 
 
-class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
+class SqlWriteTx(EvidenceWrites, GateWrites, RecordWrites, SqlReadTx):
     """Mutations; every one is counted so a transaction without an audit entry is refused."""
 
     def __init__(self, conn: Connection, head: tuple[int, str]) -> None:
@@ -242,6 +244,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
         self._head = head
         self.mutations = 0
         self.audits = 0
+        self.pending = []
 
     def set_store_id(self, store_id: str) -> None:
         self.mutations += 1
@@ -262,6 +265,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
                 created_by=version.created_by,
             )
         )
+        self.bind(RecordTable.COMPONENTS, version.kind.value, version.name, version.version)
 
     def put_artifact(self, ref: ArtifactRef) -> bool:
         if self.get_artifact(ref.digest) is not None:
@@ -276,6 +280,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
                 created_at=utc_now(),
             )
         )
+        self.bind(RecordTable.ARTIFACTS, ref.digest)
         return True
 
     def set_alias(self, alias: Alias, *, expected_row_version: int | None) -> None:
@@ -294,6 +299,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
                     kind=alias.kind.value, name=alias.name, alias=alias.alias, **values
                 )
             )
+            self.bind(RecordTable.ALIASES, alias.kind.value, alias.name, alias.alias)
             return
         result = self.conn.execute(
             t.aliases.update()
@@ -307,6 +313,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
         )
         if result.rowcount != 1:
             raise _stale(alias, expected_row_version)
+        self.bind(RecordTable.ALIASES, alias.kind.value, alias.name, alias.alias)
 
     def insert_alias_move(self, move: AliasMove) -> None:
         self.mutations += 1
@@ -323,6 +330,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
                 reason=move.reason,
             )
         )
+        self.bind(RecordTable.ALIAS_MOVES, move.kind.value, move.name, move.alias, move.seq)
 
     def insert_bundle(self, bundle: FrozenBundle) -> None:
         self.mutations += 1
@@ -339,6 +347,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
                 created_by=bundle.created_by,
             )
         )
+        self.bind(RecordTable.BUNDLES, bundle.release_id)
 
     def add_edges(self, edges: Sequence[Edge]) -> None:
         unique = sorted({(e.parent, e.child, e.relation.value) for e in edges})
@@ -355,6 +364,8 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
                 t.lineage_edges.insert(),
                 [{"parent": p, "child": c, "relation": r} for p, c, r in new],
             )
+            for p, c, r in new:
+                self.bind(RecordTable.LINEAGE_EDGES, p, c, r)
 
     def append_audit(
         self,
@@ -369,7 +380,7 @@ class SqlWriteTx(EvidenceWrites, GateWrites, SqlReadTx):
         seq, prev = self._head
         seq += 1
         at = utc_now()
-        body = dict(details or {})
+        body = self.attach_records(seq, dict(details or {}))
         details_json = canonical_details(body)
         entry_hash = hash_entry(seq, prev, at, actor, action, subject, before, after, details_json)
         self.conn.execute(
@@ -471,6 +482,12 @@ class SqlStore:
                     if tx.mutations and not tx.audits:
                         raise RuntimeError(
                             "refusing to commit a state change without an audit entry"
+                        )
+                    if tx.pending:
+                        raise RuntimeError(
+                            "refusing to commit records written after their transaction's "
+                            "last audit entry: "
+                            + ", ".join(f"{r['table']}{r['key']}" for r in tx.pending)
                         )
                 return result
             except sa.exc.DBAPIError as exc:

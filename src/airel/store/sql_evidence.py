@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
+from airel.domain.records import RecordTable
 from airel.store import schema as t
+from airel.store.sql_records import RecordWrites
 
 
 def dumps_json(value: object) -> str:
@@ -74,7 +76,7 @@ class EvidenceReads:
         return [EvalRecord.model_validate_json(r[0]) for r in self.conn.execute(query)]
 
 
-class EvidenceWrites:
+class EvidenceWrites(RecordWrites):
     """Inserts into the evidence tables (each counted as a mutation needing an audit entry)."""
 
     conn: Connection
@@ -95,6 +97,7 @@ class EvidenceWrites:
                 created_by=record.created_by,
             )
         )
+        self.bind(RecordTable.PROFILES, record.digest)
 
     def insert_validation_run(self, run: ValidationRun) -> None:
         self.mutations += 1
@@ -109,6 +112,7 @@ class EvidenceWrites:
                 created_at=run.created_at,
             )
         )
+        self.bind(RecordTable.VALIDATION_RUNS, run.run_id)
 
     def insert_eval_record(self, record: EvalRecord) -> None:
         self.mutations += 1
@@ -122,3 +126,4 @@ class EvidenceWrites:
                 created_at=record.created_at,
             )
         )
+        self.bind(RecordTable.EVAL_RECORDS, record.record_id)

@@ -18,9 +18,11 @@ from sqlalchemy.engine import Connection
 
 from airel.domain.approvals import Approval, Waiver
 from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink, LinkKind
+from airel.domain.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
 from airel.store.sql_evidence import dumps_json
+from airel.store.sql_records import RecordWrites
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,16 +43,12 @@ class GateReads:
         return [model.model_validate_json(r[0]) for r in rows]
 
     def list_attestations(self, release_id: str) -> list[Attestation]:
-        return self._bodies(
-            t.gate_attestations, Attestation, release_id, "created_at", "attestation_id"
-        )
+        return self._bodies(t.gate_attestations, Attestation, release_id, "seq")
 
     def list_evidence_links(self, release_id: str) -> list[EvidenceLink]:
         c = t.evidence_links.c
         rows = self.conn.execute(
-            sa.select(t.evidence_links)
-            .where(c.release_id == release_id)
-            .order_by(c.created_at, c.kind, c.record_id)
+            sa.select(t.evidence_links).where(c.release_id == release_id).order_by(c.seq)
         )
         return [
             EvidenceLink(
@@ -81,16 +79,20 @@ class GateReads:
         ).first()
         return _decision(row) if row else None
 
-    def list_decisions(self, release_id: str | None = None) -> list[DecisionRecord]:
+    def list_decisions(
+        self, release_id: str | None = None, *, inputs_digest: str | None = None
+    ) -> list[DecisionRecord]:
         c = t.gate_decisions.c
         query = sa.select(t.gate_decisions)
         if release_id is not None:
             query = query.where(c.release_id == release_id)
-        query = query.order_by(c.created_at, c.decision_id)
+        if inputs_digest is not None:
+            query = query.where(c.inputs_digest == inputs_digest)
+        query = query.order_by(c.seq)
         return [_decision(r) for r in self.conn.execute(query)]
 
 
-class GateWrites:
+class GateWrites(RecordWrites):
     """Inserts into the gate tables (each counted as a mutation needing an audit entry)."""
 
     conn: Connection
@@ -107,8 +109,10 @@ class GateWrites:
                 body_json=attestation.model_dump_json(),
                 created_at=attestation.created_at,
                 created_by=attestation.created_by,
+                seq=_next_seq(t.gate_attestations),
             )
         )
+        self.bind(RecordTable.ATTESTATIONS, attestation.attestation_id)
 
     def insert_evidence_link(self, link: EvidenceLink) -> None:
         self.mutations += 1
@@ -119,8 +123,10 @@ class GateWrites:
                 record_id=link.record_id,
                 created_at=link.created_at,
                 created_by=link.created_by,
+                seq=_next_seq(t.evidence_links),
             )
         )
+        self.bind(RecordTable.EVIDENCE_LINKS, link.release_id, link.kind.value, link.record_id)
 
     def insert_approval(self, approval: Approval) -> None:
         self.mutations += 1
@@ -143,6 +149,7 @@ class GateWrites:
                 f"approval {approval.approval_id} was already presented",
                 fix="an approval is single-use; sign a new one",
             ) from None
+        self.bind(RecordTable.APPROVALS, approval.approval_id)
 
     def insert_waiver(self, waiver: Waiver) -> None:
         self.mutations += 1
@@ -158,6 +165,7 @@ class GateWrites:
                 body_json=waiver.model_dump_json(),
             )
         )
+        self.bind(RecordTable.WAIVERS, waiver.waiver_id)
 
     def insert_decision(self, record: DecisionRecord) -> None:
         self.mutations += 1
@@ -175,8 +183,15 @@ class GateWrites:
                 created_at=record.created_at,
                 created_by=record.created_by,
                 body_json=dumps_json(record.body),
+                seq=_next_seq(t.gate_decisions),
             )
         )
+        self.bind(RecordTable.DECISIONS, record.decision_id)
+
+
+def _next_seq(table: sa.Table) -> sa.ScalarSelect[int]:
+    """The next write sequence number of ``table`` (writers hold the audit head lock)."""
+    return sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).scalar_subquery()
 
 
 def _decision(row: sa.Row[object]) -> DecisionRecord:

@@ -1,3 +1,3 @@
 """Alembic migrations for the airel store. ``HEAD`` names the newest revision."""
 
-HEAD = "0004_gates"
+HEAD = "0005_integrity"
