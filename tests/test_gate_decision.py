@@ -375,7 +375,8 @@ def test_every_gate_is_evaluated_and_later_failures_are_reported_behind_the_firs
     assert all(r.startswith("G3:") for r in d.reasons)
     failures = {f.rule: f for f in d.failures}
     g3 = [f for f in d.failures if f.gate is G.G3]
-    assert g3 and all(f.deciding and f.behind is None for f in g3)
+    assert g3
+    assert all(f.deciding and f.behind is None for f in g3)
     behind = failures["no-material-slice-regression"]
     assert (behind.gate, behind.deciding, behind.behind) == (G.G4, False, G.G3)
     assert behind.code == "SOFT_FAILURE_WITHOUT_EXCEPTION"

@@ -169,7 +169,8 @@ def test_entry_not_met_names_the_incomplete_bundle_component_and_its_risk(
     assert "reproduc" in codes["BUNDLE_NO_TRAINING_SNAPSHOT"]["risk"]
     # the same cause behind G1: G2's completeness rule lists it too
     g2 = [f for f in outcome["failures"] if f["rule"] == "bundle-complete"]
-    assert g2 and g2[0]["behind"] == "G1"
+    assert g2
+    assert g2[0]["behind"] == "G1"
     assert "BUNDLE_NO_TRAINING_SNAPSHOT" in {c["code"] for c in g2[0]["causes"]}
     memo = fraud_registry.gate_memo(record.decision_id)
     assert "BUNDLE_NO_TRAINING_SNAPSHOT" in memo

@@ -293,7 +293,8 @@ def test_eval_results_show_unreadable_evidence_and_gates_behind_the_blocking_one
     assert gates["G4"][2] == "passed (behind G3)"
     decision = section(render_markdown(b), "Decision")
     assert "failing rules (1, in gate order)" in decision
-    assert "schema-parity" in decision and "deciding" in decision
+    assert "schema-parity" in decision
+    assert "deciding" in decision
 
 
 def test_eval_results_include_g5_rules() -> None:

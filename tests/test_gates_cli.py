@@ -20,8 +20,8 @@ from gate_fixtures import (
     V1,
     V2,
     comparison_body,
-    ready_through_g9,
     freeze_pair,
+    ready_through_g9,
     store_eval,
     store_validation,
 )

@@ -249,7 +249,8 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
     # 7 written by 0.1.0, then the audited schema migration and the baseline that vouches for
     # the records 0.1.0 wrote (issue 18: every live record is bound to the chain)
     assert report.entries == 9
-    assert report.records_checked is not None and report.records_checked > 0
+    assert report.records_checked is not None
+    assert report.records_checked > 0
     with client.ctx.store.read() as tx:
         actions = [e.action for e in tx.iter_audit()]
     assert actions == [

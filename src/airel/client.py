@@ -55,7 +55,6 @@ from airel.store import engines, migrate
 from airel.store.contract import WriteTx
 from airel.store.sql import SqlStore
 
-
 BASELINE_CHUNK = 2_000  # records per audit.baseline entry
 
 
