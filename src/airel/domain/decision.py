@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from airel.domain.approvals import MAX_SKEW, Approval, Waiver, WaiverKind, void_reason
 from airel.domain.canonical import digest_of
+from airel.domain.evidence_age import AGELESS_EVIDENCE, parse_stamp
 from airel.domain.gate_metrics import FactStatus
 from airel.domain.gates import GATES, Conditions, FailureDecision, GateId, Stage
 from airel.domain.policy import Policy, RuleSpec, TierPolicy
@@ -110,9 +111,6 @@ class Fact:
         """The inverse of :meth:`to_dict`."""
         causes = tuple(dict(c) for c in data.get("causes") or ())
         return Fact(FactStatus(data["status"]), data.get("value"), data.get("source"), causes)
-
-
-AGELESS_EVIDENCE = frozenset({"bundle", "rollback_target"})  # frozen records never go stale
 
 
 @dataclass(frozen=True)
@@ -563,18 +561,6 @@ def valid_until(inputs: GateInputs, expires_at: datetime) -> datetime:
         if e.get("kind") not in AGELESS_EVIDENCE and e.get("created_at"):
             moments.append(parse_stamp(str(e["created_at"])) + max_age)
     return min((m for m in moments if m > now), default=expires_at)
-
-
-def is_stale(created_at: str, now: datetime, max_age: timedelta) -> bool:
-    """Evidence created at ``created_at`` is stale from ``created_at + max_age`` on."""
-    return parse_stamp(created_at) + max_age <= now
-
-
-def parse_stamp(text: str) -> datetime:
-    """A stored ISO-8601 timestamp (``…Z`` or with an offset) as an aware datetime; one
-    without an offset is UTC (airel stores UTC)."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _waiver_counts(w: Waiver, inputs: GateInputs, tier: TierPolicy) -> bool:

@@ -255,15 +255,13 @@ _UNMEASURED = frozenset(
 def _can_help(current: Decision, kind: WaiverKind, rules: Sequence[str]) -> None:
     """Refuse a waiver for a rule that is not failing now, or whose failure is not measured
     (a waiver never covers missing, stale, errored or inconclusive evidence)."""
-    results = {r.rule: (g, r) for g in current.gates for r in g.rules}
-    gates = {g.gate: g for g in current.gates}
+    results = {r.rule: r for g in current.gates for r in g.rules}
     problems: list[tuple[Reason, str]] = []
     for rule_id in rules:
-        found = results.get(rule_id)
-        if found is None:
-            problems.append((Reason.WAIVER_CANNOT_COVER, _not_evaluated(rule_id, current, gates)))
+        result = results.get(rule_id)
+        if result is None:
+            problems.append((Reason.WAIVER_CANNOT_COVER, _not_evaluated(rule_id, current)))
             continue
-        _, result = found
         if result.status is RuleStatus.PASSED:
             message = f"rule {rule_id!r} passes: there is no failure to waive"
             problems.append((Reason.WAIVER_NOT_NEEDED, message))
@@ -286,7 +284,7 @@ def _can_help(current: Decision, kind: WaiverKind, rules: Sequence[str]) -> None
         )
 
 
-def _not_evaluated(rule_id: str, current: Decision, gates: Mapping[Any, Any]) -> str:
+def _not_evaluated(rule_id: str, current: Decision) -> str:
     for g in current.gates:
         if g.entry is not None and not g.entry.passed:
             return (
@@ -396,7 +394,9 @@ def _waive(
         return waiver
 
     stored = ctx.store.write(write)
-    after = gates.preview(ctx, release_id, through=through, policy_ref=policy_ref, now=when)
+    # The evidence read above plus the stored waiver: no second collection (it re-hashes the
+    # pinned artifacts).
+    after = decide(replace(inputs, waivers=(*inputs.waivers, stored), through=through))
     return Waived(stored, after.decision.value, before.decision.value, tuple(after.failures))
 
 

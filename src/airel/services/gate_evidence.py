@@ -25,8 +25,9 @@ from airel.domain import gate_facts as gf
 from airel.domain.approvals import Approval, Waiver
 from airel.domain.bundle import FrozenBundle, release_node
 from airel.domain.components import ComponentKey
-from airel.domain.decision import Fact, GateInputs, is_stale, parse_stamp
+from airel.domain.decision import Fact, GateInputs
 from airel.domain.evidence import EvalRecord, ValidationRun
+from airel.domain.evidence_age import is_stale, parse_stamp
 from airel.domain.gate_metrics import (
     ATTESTATION_KINDS,
     METRICS,
