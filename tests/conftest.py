@@ -3,11 +3,18 @@
 Every test that takes ``client`` runs once per backend: that is the one store contract suite.
 PostgreSQL tests get a clean ``public`` schema each time. In CI (``CI`` set) a missing
 PostgreSQL URL is an error, not a skip.
+
+Parallel runs (``pytest -n N``, pytest-xdist): each worker creates its own database on the
+server at AIREL_TEST_POSTGRES_URL (``<database>_gw0``, ``<database>_gw1``, …) the first time
+it needs one, resets only that database, and drops it when the worker ends, so workers never
+share a schema. Modules whose module-scoped fixtures are expensive (one Spark session, one
+demo run) are kept on one worker each with ``xdist_group`` (``--dist loadgroup``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +30,21 @@ IN_CI = os.environ.get("CI", "").lower() not in {"", "0", "false"}
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# Test modules kept on one xdist worker (their module-scoped fixtures are costly to build twice).
+XDIST_GROUPS = {
+    "test_demo": "demo",  # one demo run (~1 min) shared by the module's tests
+    "test_engine_conformance": "spark",  # one local[2] Spark session (~6 s, 1 GB driver)
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (it suffixes node ids)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the modules of XDIST_GROUPS so ``--dist loadgroup`` keeps each on one worker."""
+    for item in items:
+        group = XDIST_GROUPS.get(Path(item.nodeid.partition("::")[0]).stem)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 def reset_postgres(url: str) -> None:
     """Drop everything in the test database."""
@@ -31,6 +53,60 @@ def reset_postgres(url: str) -> None:
         conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA public")
     engine.dispose()
+
+
+def worker_database_url(base_url: str, worker: str | None) -> str:
+    """The database URL a pytest-xdist worker uses: ``<database>_<worker>`` on the same server.
+
+    Without xdist (``worker`` None or ``master``) it is the configured database itself.
+    """
+    if not worker or worker == "master":
+        return base_url
+    if not re.fullmatch(r"[a-z0-9_]+", worker):
+        raise ValueError(f"unexpected xdist worker id {worker!r}")
+    url = sa.make_url(base_url)
+    return url.set(database=f"{url.database or 'airel_test'}_{worker}").render_as_string(
+        hide_password=False
+    )
+
+
+def _admin(url: str, sql: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE) on the server of ``url``."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    # WITH (FORCE) (PostgreSQL 13+) ends connections a test may have leaked.
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """This worker's own PostgreSQL database, created on first use and dropped at the end."""
+    assert PG_URL
+    url = worker_database_url(PG_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+    if url == PG_URL:
+        yield url
+        return
+    name = sa.make_url(url).database
+    assert name
+    try:
+        _drop_database(PG_URL, name)  # left over from an interrupted run
+        _admin(PG_URL, f'CREATE DATABASE "{name}"')
+    except sa.exc.SQLAlchemyError as exc:
+        pytest.fail(
+            f"cannot create the per-worker test database {name} via AIREL_TEST_POSTGRES_URL "
+            f"(the role needs CREATEDB; or run without -n): {exc}"
+        )
+    try:
+        yield url
+    finally:
+        _drop_database(PG_URL, name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -57,12 +133,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def database_url(backend: str, project: Path) -> str:
-    """A fresh, empty database URL for the backend."""
+def database_url(backend: str, project: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database URL for the backend (PostgreSQL: this worker's database)."""
     if backend == "postgres":
-        assert PG_URL
-        reset_postgres(PG_URL)
-        return PG_URL
+        url = str(request.getfixturevalue("postgres_url"))
+        reset_postgres(url)
+        return url
     return f"sqlite:///{project / '.airel' / 'airel.db'}"
 
 

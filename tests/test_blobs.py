@@ -682,3 +682,52 @@ def test_path_based_walk_fallback_agrees(
     with pytest.raises(ValidationError) as exc:
         store.ingest(project, "model")
     assert exc.value.reason is Reason.UNSAFE_SYMLINK
+
+
+# --------------------------------------------------------------------------- inspect and staging
+
+
+def test_inspect_sees_the_staged_files_before_commit(
+    project: Path, store: BlobStore, tree: Path
+) -> None:
+    """B2: the inspect hook gets each member's path in the tree and readable staged bytes
+    (an already stored member is read from its blob), while the staging is locked as live."""
+    write(project / "loose.txt", b"a\nb\nc\n")
+    store.ingest(project, "loose.txt")  # tok/vocab.txt's content is already stored
+    seen: dict[str, bytes] = {}
+    live: list[int] = []
+
+    def inspect(files: Any, artifact_type: ArtifactType) -> None:
+        assert artifact_type is ArtifactType.TREE
+        seen.update({rel: path.read_bytes() for rel, path in files})
+        live.append(store.staging().live)
+
+    store.ingest(project, "model", inspect=inspect)
+    assert seen == {
+        "config.json": b'{"layers": 3}\n',
+        "run.sh": b"#!/bin/sh\necho hi\n",
+        "tok/copy.txt": b"a\nb\nc\n",
+        "tok/vocab.txt": b"a\nb\nc\n",
+        "weights.bin": b"\x00\x01" * 1000,
+    }
+    assert live == [1]
+    assert leftovers(store) == []
+
+
+def test_inspect_refusal_keeps_nothing(project: Path, store: BlobStore) -> None:
+    """B2: when the hook refuses the staged bytes, no blob is committed and staging is gone."""
+    write(project / "data.parquet", b"not parquet")
+
+    def refuse(files: Any, artifact_type: ArtifactType) -> None:
+        ((rel, path),) = files
+        assert (rel, artifact_type, path.read_bytes()) == (
+            "data.parquet",
+            ArtifactType.FILE,
+            b"not parquet",
+        )
+        raise ValidationError(Reason.DATA_UNREADABLE, "no")
+
+    with pytest.raises(ValidationError):
+        store.ingest(project, "data.parquet", inspect=refuse)
+    assert blob_names(store) == set()
+    assert leftovers(store) == []

@@ -7,9 +7,7 @@ of the same distribution reports nothing at all.
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import peer_data
 from airel.adapters.arrow_engine import ProfileOptions, profile_table
 from airel.domain.datachecks import duration_seconds, run_checks, run_checks_detailed
 from airel.domain.datachecks_values import outside_counts
@@ -46,7 +45,6 @@ from airel.errors import Reason, ValidationError
 
 AS_OF = datetime(2026, 6, 1, 12, tzinfo=UTC)
 OPTIONS = ProfileOptions(label="is_fraud", reference_time="scored_at")
-GEN_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench-peers" / "gen_data.py"
 
 SPEC: dict[str, Any] = {
     "name": "fraud-features",
@@ -594,16 +592,10 @@ def test_profiles_built_by_hand_work_too() -> None:
 
 
 def test_peer_benchmark_ground_truth_with_default_thresholds() -> None:
-    if not GEN_DATA.exists():
-        pytest.skip(f"{GEN_DATA} not present (tests/test_drift.py covers the shifts)")
-    loader = importlib.util.spec_from_file_location("airel_peer_gen_data_checks", GEN_DATA)
-    assert loader is not None
-    assert loader.loader is not None
-    gen = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(gen)
+    """The peer benchmark's layout and injected problems (tests/peer_data.py)."""
     n = 50_000
-    ref = profile_table(gen.make_table(n, 1234, False))
-    cur = profile_table(gen.make_table(n, 5678, True))
+    ref = profile_table(peer_data.make_table(n, 1234, False))
+    cur = profile_table(peer_data.make_table(n, 5678, True))
     spec = infer_spec(ref)
     declared = spec.model_dump()
     declared["columns"]["num_07"]["range"] = {"min": 0, "max": 100}
@@ -614,7 +606,7 @@ def test_peer_benchmark_ground_truth_with_default_thresholds() -> None:
     by_dim: dict[Dimension, set[str | None]] = {}
     for f in found:
         by_dim.setdefault(f.dimension, set()).add(f.column)
-    truth = gen.GROUND_TRUTH
+    truth = peer_data.GROUND_TRUTH
     assert by_dim[Dimension.DISTRIBUTION] == set(truth["drift"])  # 5/5, 0 false positives
     assert by_dim[Dimension.MISSINGNESS] == set(truth["missing"])
     assert by_dim[Dimension.RANGE] == {"num_07", "num_17"}

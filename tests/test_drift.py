@@ -11,12 +11,10 @@ Tolerances (also in ``airel.domain.drift``):
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
+import peer_data
 from airel.adapters.arrow_engine import profile_table
 from airel.domain.drift import (
     DRIFT_DEFAULTS,
@@ -52,7 +51,6 @@ from airel.domain.profile import (
 )
 
 PSI_EXACT_TOLERANCE = 0.02  # sketch-decile PSI/JS vs exact-decile PSI/JS, absolute
-GEN_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench-peers" / "gen_data.py"
 TRUE_DRIFT = {"num_03", "num_11", "num_22", "cat_2", "cat_7"}
 
 
@@ -348,7 +346,7 @@ def test_compare_columns_dispatches_by_type() -> None:
 
 
 def compact_bench_table(n: int, seed: int, current: bool) -> pa.Table:
-    """The same kinds of shifts as ../shared/bench-peers/gen_data.py on fewer columns."""
+    """The same kinds of shifts as tests/peer_data.py on fewer columns."""
     rng = np.random.default_rng(seed)
     cols: dict[str, Any] = {
         "num_00": rng.normal(0, 1, n),
@@ -399,13 +397,9 @@ def test_default_thresholds_on_compact_benchmark_shifts() -> None:
 
 
 def test_default_thresholds_on_peer_benchmark_generator() -> None:
-    if not GEN_DATA.exists():
-        pytest.skip(f"{GEN_DATA} not present (the compact generator test covers the shifts)")
-    spec = importlib.util.spec_from_file_location("airel_peer_gen_data", GEN_DATA)
-    assert spec is not None
-    assert spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    """All 40 columns of the peer benchmark's layout (tests/peer_data.py), with its missing,
+    out-of-range and unseen values injected too: only the 5 drifted columns are flagged."""
     n = 50_000
-    flagged = _flagged(gen.make_table(n, 1234, False), gen.make_table(n, 5678, True))
-    assert flagged == TRUE_DRIFT  # 5/5 found, 0 false positives among 35 columns
+    flagged = _flagged(peer_data.make_table(n, 1234, False), peer_data.make_table(n, 5678, True))
+    assert flagged == TRUE_DRIFT == set(peer_data.GROUND_TRUTH["drift"])
+    # 5/5 found, 0 false positives among 35 columns

@@ -28,8 +28,12 @@ Known, documented differences (asserted as such, not hidden): ``physical`` type 
 engine's own (``int64`` vs ``bigint``); Spark timestamps are instants without the writer's zone
 name, so a zoned column reports ``tz = "UTC"`` on Spark (the values agree); Spark reads
 ``uint64`` as ``decimal(20,0)``, so such a column is FLOAT on Spark and INT on Arrow (the
-statistics agree); Spark cannot read Parquet nanosecond timestamps (``DATA_UNREADABLE`` with the
-fix); Spark's CSV reader reads an empty field as NULL.
+statistics agree); Spark cannot read Parquet float16 (``DATA_UNREADABLE`` with the fix); Spark's
+CSV reader reads an empty field as NULL.
+
+Nanosecond timestamps (Parquet ``TIMESTAMP(NANOS)``, which Spark has no type for) give the same
+profile on both engines: each value floored to its microsecond (``NANOS_*`` fixture: sub-µs
+parts, values before 1970, zoned and naive columns, a nanosecond reference time).
 
 One module-scoped SparkSession (``local[2]``, UI off, 4 shuffle partitions, UTC session time
 zone, 1 GB driver, 1.5 MB file splits so Spark merges partial aggregates of several tasks). The
@@ -60,6 +64,7 @@ import pytest
 
 from airel.adapters.arrow_engine import ProfileOptions, profile_path
 from airel.adapters.spark_engine import profile_path_spark, profile_spark
+from airel.adapters.spark_jobs import NANOS_AS_LONG, parquet_nanos
 from airel.domain.datachecks import run_checks
 from airel.domain.featurespec import parse_feature_spec
 from airel.domain.findings import Finding
@@ -262,6 +267,9 @@ def high_card_case(spark: SparkSession, data_dir: Path) -> Case:
 def finite_values(column: pa.ChunkedArray) -> np.ndarray:
     """The finite values a numeric profile summarises, as float64 (epoch µs, epoch days)."""
     present = column.drop_null()
+    if pa.types.is_timestamp(column.type) and column.type.unit == "ns":  # floored to µs
+        ns = np.asarray(present.cast(pa.int64()).to_numpy(zero_copy_only=False))
+        return np.asarray(np.floor_divide(ns, 1000), dtype=np.float64)
     if pa.types.is_timestamp(column.type):
         present = present.cast(pa.timestamp("us", column.type.tz)).cast(pa.int64())
     elif pa.types.is_date32(column.type):
@@ -572,14 +580,115 @@ def test_truncated_parquet_is_unreadable(
     assert info.value.reason is Reason.DATA_UNREADABLE
 
 
-def test_nanosecond_timestamps_get_a_fix(spark: SparkSession, data_dir: Path) -> None:
-    """Spark cannot read Parquet TIMESTAMP(NANOS): a clear error with the fix, not a crash."""
-    path = data_dir / "ns.parquet"
-    pq.write_table(pa.table({"t": pa.array([1, 2], pa.timestamp("ns", tz="UTC"))}), path)
+def test_float16_gets_a_fix(spark: SparkSession, data_dir: Path) -> None:
+    """Spark cannot read Parquet FLOAT16: a clear error with the fix, not a crash."""
+    path = data_dir / "f16.parquet"
+    pq.write_table(pa.table({"h": pa.array(np.array([1.5, 2.0], dtype=np.float16))}), path)
     with pytest.raises(AirelError) as info:
         profile_path_spark(path, spark=spark)
     assert info.value.reason is Reason.DATA_UNREADABLE
-    assert "coerce_timestamps" in (info.value.fix or "")
+    assert "float32" in (info.value.fix or "")
+
+
+# -- nanosecond timestamps ------------------------------------------------------------------------
+
+NANOS_ROWS = 6_000
+NANOS_OPTIONS = ProfileOptions(reference_time="pt_ns")
+
+
+def nanos_table(rows: int = NANOS_ROWS, seed: int = SEED) -> pa.Table:
+    """timestamp[ns] columns (zoned, naive, Tokyo, before 1970, a reference time) whose
+    values have sub-microsecond parts, next to a µs timestamp and a plain int64."""
+    rng = np.random.default_rng(seed + 2)
+    base = BASE_US * 1_000
+    year = YEAR_US * 1_000
+    pt = base + rng.integers(0, year, rows)
+    # within ±2 µs of the reference time: the "after" count depends on flooring the same way
+    near = pt + rng.integers(-2_000, 2_000, rows)
+    pre_epoch = -rng.integers(1, 10**17, rows)  # negative: floor, not truncation, matters
+    pre_epoch[:3] = [-1, -999, -1_001]
+    ns, tokyo = pa.timestamp("ns", tz="UTC"), pa.timestamp("ns", "Asia/Tokyo")
+    return pa.table(
+        {
+            "id": pa.array(np.arange(rows, dtype=np.int64)),
+            "pt_ns": pa.array(pt, ns),
+            "near_ns": pa.array(near, ns, mask=rng.random(rows) < 0.05),
+            "naive_ns": pa.array(base + rng.integers(0, year, rows), pa.timestamp("ns")),
+            "tokyo_ns": pa.array(base + rng.integers(0, year, rows), tokyo),
+            "pre_epoch_ns": pa.array(pre_epoch, pa.timestamp("ns")),
+            "ts_us": pa.array(BASE_US + rng.integers(0, YEAR_US, rows), pa.timestamp("us", "UTC")),
+            "n_int": pa.array(rng.integers(-(10**15), 10**15, rows)),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def nanos_case(spark: SparkSession, data_dir: Path) -> Case:
+    return _case(spark, data_dir / "nanos.parquet", nanos_table(), NANOS_OPTIONS)
+
+
+def test_nanosecond_timestamps_profile_the_same_on_both_engines(
+    spark: SparkSession, nanos_case: Case
+) -> None:
+    """Spark reads Parquet TIMESTAMP(NANOS): the same profile as Arrow (µs, floored), the
+    zoned/naive distinction kept, plain int64 columns untouched, the session setting restored."""
+    a, s = nanos_case.arrow, nanos_case.spark
+    assert profile_problems(a, s, nanos_case.table) == []
+    assert list(s.columns) == nanos_case.table.column_names
+    for name in ("pt_ns", "near_ns", "naive_ns", "tokyo_ns", "pre_epoch_ns", "ts_us"):
+        assert s.columns[name].logical is LogicalType.TIMESTAMP, name
+    assert (s.columns["pt_ns"].tz, s.columns["pt_ns"].physical) == ("UTC", "timestamp")
+    assert (s.columns["naive_ns"].tz, s.columns["naive_ns"].physical) == (None, "timestamp_ntz")
+    assert (a.columns["tokyo_ns"].tz, s.columns["tokyo_ns"].tz) == ("Asia/Tokyo", "UTC")
+    assert (s.columns["n_int"].logical, s.columns["n_int"].physical) == (LogicalType.INT, "bigint")
+    assert 0 < s.columns["near_ns"].after_reference_time < NANOS_ROWS
+    assert a.columns["near_ns"].after_reference_time == s.columns["near_ns"].after_reference_time
+    assert spark.conf.get(NANOS_AS_LONG) == "false"
+
+
+def test_nanoseconds_floor_to_microseconds(nanos_case: Case) -> None:
+    """-1 ns, -999 ns and -1001 ns are -1 µs, -1 µs and -2 µs on both engines (floor)."""
+    values = finite_values(nanos_case.table["pre_epoch_ns"])
+    assert list(values[:3]) == [-1.0, -1.0, -2.0]
+    for profile in (nanos_case.arrow, nanos_case.spark):
+        summary = profile.columns["pre_epoch_ns"].numeric
+        assert summary is not None
+        assert (summary.n, summary.min, summary.max) == (len(values), values.min(), values.max())
+        assert summary.mean == pytest.approx(values.mean(), rel=REL_MOMENTS)
+
+
+def test_nanosecond_dataset_directory(spark: SparkSession, data_dir: Path) -> None:
+    """A directory of Parquet files with ns columns (Spark's dataset layout) reads as well."""
+    table = nanos_table(2_000)
+    folder = data_dir / "nanos_dir"
+    folder.mkdir()
+    write(table.slice(0, 1_000), folder / "part-0.parquet")
+    write(table.slice(1_000), folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_bytes(b"")
+    assert parquet_nanos(str(folder))["pt_ns"] is True
+    assert parquet_nanos(str(folder))["naive_ns"] is False
+    whole = profile_path(write(table, data_dir / "nanos_whole.parquet"), NANOS_OPTIONS)
+    s = profile_path_spark(folder, NANOS_OPTIONS, spark=spark)
+    assert s.rows == 2_000
+    assert profile_problems(whole, s, table) == []
+
+
+def test_parquet_nanos_reads_only_what_it_can(spark: SparkSession, data_dir: Path) -> None:
+    """INT96 timestamps (Spark's own, nanoseconds to pyarrow) need no conversion and their
+    values agree (Spark reads INT96 as an instant, so tz is "UTC" there and None on Arrow);
+    remote or unreadable paths are left to Spark."""
+    int96 = data_dir / "int96.parquet"
+    ns = BASE_US * 1_000 + np.array([1, 999, 1_001, 123_456_789, -5_000_000_001])
+    table = pa.table({"t": pa.array(ns, pa.timestamp("ns"))})
+    pq.write_table(table, int96, use_deprecated_int96_timestamps=True)
+    assert parquet_nanos(str(int96)) == {}
+    a = profile_path(int96).columns["t"]
+    s = profile_path_spark(int96, spark=spark).columns["t"]
+    assert (a.tz, s.tz) == (None, "UTC")
+    values = finite_values(pq.read_table(int96)["t"])
+    assert column_problems(a, replace(s, tz=None), values) == []
+    assert parquet_nanos("s3a://bucket/data.parquet") == {}
+    assert parquet_nanos(str(data_dir / "absent.parquet")) == {}
 
 
 def test_missing_path_and_unsupported_format(spark: SparkSession, data_dir: Path) -> None:

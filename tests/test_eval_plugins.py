@@ -6,7 +6,10 @@ The entry-point lookup is the plugin edge, so it is the one thing faked here.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 import types
+from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
@@ -20,7 +23,7 @@ from airel.adapters.eval_plugins import (
     run_evaluator,
     run_plugin,
 )
-from airel.errors import NotFoundError, Reason
+from airel.errors import NotFoundError, Reason, ValidationError
 
 
 def _contains_refund(case: dict[str, Any], output: Any) -> dict[str, Any]:
@@ -147,3 +150,44 @@ def test_run_evaluator_boundary_for_loaded_callables(installed: None) -> None:
     assert run_evaluator(mutate, case, None)["passed"] is True
     assert case == {"id": 1}
     assert run_evaluator(loaded, case, "refund")["status"] == "ok"
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set at teardown, so a plugin left hanging by a timeout test finishes."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def test_a_hanging_plugin_times_out_as_an_error(release: threading.Event) -> None:
+    """E2: a plugin that does not return within timeout_s is that item's error (a reason, not
+    a pass); the caller gets control back after about timeout_s."""
+
+    def hangs(case: dict[str, Any], output: Any) -> dict[str, Any]:
+        release.wait(30)
+        return {"passed": True}
+
+    start = time.monotonic()
+    result = run_evaluator(hangs, {"id": 1}, "x", name="slowpoke", timeout_s=0.3)
+    assert 0.25 <= time.monotonic() - start < 2.0
+    assert result["passed"] is False
+    assert result["status"] == "error"
+    assert "'slowpoke' did not return within 0.3 s (timeout)" in result["error"]
+
+
+def test_the_boundary_holds_with_a_timeout(installed: None) -> None:
+    """E2: with a timeout the plugin runs in a thread, and every failure is still recorded."""
+    loaded = load_plugin("refund")
+    assert not isinstance(loaded, dict)
+    ok = run_evaluator(loaded, {"id": 1}, "a refund", name="refund", timeout_s=5)
+    assert ok == {"passed": True, "score": 1.0, "status": "ok"}
+    for name, needle in (("raises", "plugin bug"), ("exits", "SystemExit")):
+        plugin = load_plugin(name)
+        assert not isinstance(plugin, dict)
+        result = run_evaluator(plugin, {"id": 1}, "x", name=name, timeout_s=5)
+        assert (result["passed"], result["status"]) == (False, "error")
+        assert needle in result["error"]
+    with pytest.raises(ValidationError) as err:
+        run_evaluator(loaded, {"id": 1}, "x", timeout_s=0)
+    assert err.value.reason is Reason.INVALID_VALUE

@@ -7,6 +7,10 @@ a stored run can be re-judged without calling the endpoint (E4).
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -16,6 +20,7 @@ from airel.adapters.llm_judge import (
     JUDGE_SYSTEM_PROMPT,
     Judgement,
     ParsedVerdict,
+    RetryPolicy,
     judge,
     judge_version_inputs,
     parse_verdict,
@@ -173,3 +178,252 @@ def test_judge_refuses_bad_endpoint() -> None:
             timeout_s=1,
         )
     assert err.value.reason is Reason.INVALID_VALUE
+
+
+# ---------------------------------------------------------------------------------------------
+# Calling the endpoint: headers, retries, time budget, bounded concurrency, order
+# ---------------------------------------------------------------------------------------------
+
+SECRET = "sk-test-SECRET-4f1c9b"
+ORG = "org-secret-77"
+HEADERS = {"Authorization": f"Bearer {SECRET}", "X-Org": ORG}
+FAST = RetryPolicy(max_retries=3, base_s=0.01, cap_s=0.05)
+
+
+def _verdict(text: str) -> dict[str, Any]:
+    good = "GOOD" in text
+    content = json.dumps({"score": 0.9 if good else 0.1, "verdict": "pass" if good else "fail"})
+    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+
+
+class JudgeServer(FakeServer):
+    """FakeServer plus judge routes that fail, wait, count in-flight calls and echo headers.
+
+    Routes (prefixes before ``/v1/chat/completions``): ``/flaky`` 429 (Retry-After: 0), then
+    503, then a verdict, per item; ``/down`` always 503; ``/wait`` 429 with Retry-After: 1 once
+    per item; ``/later`` 429 with Retry-After: 30; ``/slow`` an item whose answer says SLOW
+    waits 3 s; ``/pool`` the call for answer ``An`` takes 0.05 + 0.01 × (12 - n) s, so later
+    items finish first; ``/echo401`` and ``/echo200`` send the Authorization header back.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[dict[str, str]] = []
+        self.seen: Counter[str] = Counter()
+        self.times: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def route(self, h: Any, payload: Any) -> None:
+        path = h.path
+        text = payload["messages"][-1]["content"] if isinstance(payload, dict) else ""
+        key = text.split("Answer: ")[-1].split("\n")[0]
+        with self.lock:
+            self.headers.append(dict(h.headers))
+            self.seen[key] += 1
+            self.times.setdefault(key, []).append(time.monotonic())
+            attempt = self.seen[key]
+        if path.startswith("/flaky"):
+            if attempt == 1:
+                h._reply(429, b"slow down", {"Retry-After": "0"})
+            elif attempt == 2:
+                h._reply(503, b"busy")
+            else:
+                h._reply(200, json.dumps(_verdict(text)).encode())
+        elif path.startswith("/down"):
+            h._reply(503, b"down for maintenance")
+        elif path.startswith("/wait"):
+            if attempt == 1:
+                h._reply(429, b"wait a second", {"Retry-After": "1"})
+            else:
+                h._reply(200, json.dumps(_verdict(text)).encode())
+        elif path.startswith("/later"):
+            h._reply(429, b"come back later", {"Retry-After": "30"})
+        elif path.startswith("/slow"):
+            if "SLOW" in text:
+                self.stop.wait(3.0)
+            h._reply(200, json.dumps(_verdict(text)).encode())
+        elif path.startswith("/pool"):
+            with self.lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            index = int(key.removeprefix("A"))
+            time.sleep(0.05 + 0.01 * (12 - index))
+            with self.lock:
+                self.in_flight -= 1
+            h._reply(200, json.dumps(_verdict(f"GOOD {index}" if index % 2 else "bad")).encode())
+        elif path.startswith("/echo401"):
+            h._reply(401, f"invalid key {h.headers.get('Authorization')}".encode())
+        elif path.startswith("/echo200"):
+            body = _verdict("GOOD")
+            body["echo"] = {"auth": h.headers.get("Authorization"), "org": h.headers.get("X-Org")}
+            h._reply(200, json.dumps(body).encode())
+        else:
+            super().route(h, payload)
+
+
+@pytest.fixture
+def judge_server() -> Any:
+    with JudgeServer() as running:
+        yield running
+
+
+def _call(
+    server: JudgeServer,
+    route: str,
+    items: list[dict[str, Any]],
+    outputs: dict[str, Any],
+    **kwargs: Any,
+) -> list[Judgement]:
+    params: dict[str, Any] = {"timeout_s": 5, "retry": FAST, "headers": HEADERS}
+    params.update(kwargs)
+    return judge(
+        items,
+        outputs,
+        endpoint=server.url + route,
+        model="judge-1",
+        prompt_template=TEMPLATE,
+        rubric="be right",
+        **params,
+    )
+
+
+def test_headers_reach_the_endpoint_but_never_the_stored_judgement(
+    judge_server: JudgeServer,
+) -> None:
+    """Authentication headers are sent with every call; the stored raw request is the JSON
+    body only, so neither value appears in what an eval run keeps."""
+    judged = _call(judge_server, "", ITEMS[:2], OUTPUTS)
+    assert [j.verdict for j in judged] == ["pass", "fail"]
+    assert all(h["Authorization"] == f"Bearer {SECRET}" for h in judge_server.headers)
+    assert all(h["X-Org"] == ORG for h in judge_server.headers)
+    stored = json.dumps([j.to_dict() for j in judged])
+    assert SECRET not in stored
+    assert ORG not in stored
+    assert set(judged[0].raw_request) == {"model", "temperature", "messages"}
+    assert SECRET not in repr(judged)
+
+
+@pytest.mark.parametrize("route", ["/echo401", "/echo200"])
+def test_a_secret_echoed_by_the_endpoint_is_scrubbed(judge_server: JudgeServer, route: str) -> None:
+    """A server that sends the key back (in an error body or a response) cannot get it into
+    the stored judgement: every header value is replaced by ***."""
+    judged = _call(judge_server, route, ITEMS[:1], OUTPUTS)
+    stored = json.dumps([j.to_dict() for j in judged])
+    assert SECRET not in stored
+    assert ORG not in stored
+    assert "***" in stored
+    if route == "/echo401":  # not retried: a 401 will not get better
+        assert judged[0].verdict == "error"
+        assert judged[0].attempts == 1
+        assert judge_server.seen["GOOD"] == 1
+    else:
+        assert judged[0].verdict == "pass"
+
+
+def test_429_and_503_are_retried_until_a_verdict(judge_server: JudgeServer) -> None:
+    """429 (Retry-After: 0) then 503 then an answer: the item is judged, after 3 attempts."""
+    judged = _call(judge_server, "/flaky", ITEMS[:2], OUTPUTS)
+    assert [j.verdict for j in judged] == ["pass", "fail"]
+    assert [j.attempts for j in judged] == [3, 3]
+    assert judged[0].to_dict()["attempts"] == 3
+    assert judge_server.seen == Counter({"GOOD": 3, "BAD": 3})
+
+
+def test_exhausted_retries_are_an_error_never_a_pass(judge_server: JudgeServer) -> None:
+    """Always 503: max_retries + 1 attempts per item, then verdict error with the reason."""
+    policy = RetryPolicy(max_retries=2, base_s=0.01, cap_s=0.02)
+    judged = _call(judge_server, "/down", ITEMS[:2], OUTPUTS, retry=policy)
+    assert [j.verdict for j in judged] == ["error", "error"]
+    assert [j.attempts for j in judged] == [3, 3]
+    assert judged[0].error is not None
+    assert "retries exhausted" in judged[0].error
+    assert "HTTP 503" in judged[0].error
+    assert judged[0].raw_response is None
+    assert judge_server.seen == Counter({"GOOD": 3, "BAD": 3})
+
+
+def test_connection_failures_are_retried_then_an_error() -> None:
+    """Nothing listening: connection refused is retried, then the item is an error."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    judged = judge(
+        ITEMS[:1],
+        OUTPUTS,
+        endpoint=f"http://127.0.0.1:{port}",
+        model="m",
+        prompt_template=TEMPLATE,
+        rubric="",
+        timeout_s=5,
+        retry=RetryPolicy(max_retries=2, base_s=0.01, cap_s=0.02),
+    )
+    assert judged[0].verdict == "error"
+    assert judged[0].attempts == 3
+    assert "request failed" in (judged[0].error or "")
+
+
+def test_retry_after_is_honoured(judge_server: JudgeServer) -> None:
+    """429 with Retry-After: 1 — the retry waits at least a second (back-off alone: 10 ms)."""
+    judged = _call(judge_server, "/wait", ITEMS[:1], OUTPUTS)
+    assert judged[0].verdict == "pass"
+    first, second = judge_server.times["GOOD"]
+    assert second - first >= 0.95
+
+
+def test_a_retry_after_beyond_the_budget_is_not_waited_for(judge_server: JudgeServer) -> None:
+    """Retry-After: 30 with a 2 s budget: give up at once, an error naming the reason."""
+    start = time.monotonic()
+    judged = _call(judge_server, "/later", ITEMS[:1], OUTPUTS, timeout_s=2)
+    assert time.monotonic() - start < 1.5
+    assert judged[0].verdict == "error"
+    assert judged[0].attempts == 1
+    assert "Retry-After" in (judged[0].error or "")
+
+
+def test_a_slow_item_times_out_and_the_others_are_judged(judge_server: JudgeServer) -> None:
+    """One item's judge call outlasts its 1 s budget: that item is an error (timeout), the
+    others are judged in parallel, and the whole call takes about one budget."""
+    outputs = {**OUTPUTS, "b": "SLOW"}
+    start = time.monotonic()
+    judged = _call(judge_server, "/slow", ITEMS[:3], outputs, timeout_s=1)
+    assert time.monotonic() - start < 2.5
+    assert [j.item_id for j in judged] == ["g", "b", "x"]
+    assert judged[1].verdict == "error"
+    assert "timeout" in (judged[1].error or "")
+    assert judged[1].raw_response is None
+    assert (judged[0].verdict, judged[2].verdict) == ("pass", "fail")
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_is_bounded_and_order_is_kept(
+    judge_server: JudgeServer, concurrency: int
+) -> None:
+    """12 items, later ones answered faster: never more than ``concurrency`` calls in flight,
+    and the judgements come back in item order whatever order the calls finished in."""
+    items = [{"id": f"i{n:02d}", "input": f"q{n}"} for n in range(12)]
+    outputs = {f"i{n:02d}": f"A{n}" for n in range(12)}
+    judged = _call(judge_server, "/pool", items, outputs, concurrency=concurrency)
+    assert judge_server.max_in_flight == concurrency
+    assert [j.item_id for j in judged] == [i["id"] for i in items]
+    assert [j.verdict for j in judged] == ["pass" if n % 2 else "fail" for n in range(12)]
+
+
+def test_retry_policy_delays_and_bad_arguments(judge_server: JudgeServer) -> None:
+    """Exponential with jitter and a cap; Retry-After wins when longer; bad values refused."""
+    policy = RetryPolicy(max_retries=5, base_s=0.2, cap_s=1.0)
+    for _ in range(50):
+        assert 0.1 <= policy.delay(1) <= 0.2
+        assert 0.2 <= policy.delay(2) <= 0.4
+        assert 0.5 <= policy.delay(9) <= 1.0
+    assert policy.delay(1, retry_after_s=3.0) == 3.0
+    assert 0.1 <= policy.delay(1, retry_after_s=0.0) <= 0.2
+    with pytest.raises(ValidationError):
+        RetryPolicy(max_retries=-1)
+    with pytest.raises(ValidationError):
+        RetryPolicy(base_s=2.0, cap_s=1.0)
+    with pytest.raises(ValidationError) as err:
+        _call(judge_server, "", ITEMS[:1], OUTPUTS, concurrency=0)
+    assert err.value.reason is Reason.INVALID_VALUE
+    assert judge_server.requests == []

@@ -107,7 +107,7 @@ def test_registered_datasets_and_feature_view_spec(
     client: Client, data: Path, write: Callable[[str, str], Path]
 ) -> None:
     """V3: runs are stored against dataset and feature-view versions."""
-    for name, file in (("REF", "reference.parquet"), ("CUR", "same.parquet")):
+    for name, file, rows in (("REF", "reference.parquet", 5000), ("CUR", "same.parquet", 4000)):
         write(
             f"{name}.yaml",
             f"""
@@ -117,11 +117,11 @@ def test_registered_datasets_and_feature_view_spec(
             owner: data
             source_lineage: [core]
             snapshot: {{query: q, partition: p}}
-            schema: {{id: int64}}
+            schema: {{id: int64, ts: timestamp, amount: float64, channel: string, y: int64}}
             classification: internal
             retention: 7y
             allowed_use: [fraud]
-            row_count: 1
+            row_count: {rows}
             artifact: {file}
         """,
         )

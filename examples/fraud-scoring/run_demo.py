@@ -11,45 +11,44 @@ What it does, in a fresh work directory with the embedded store (./.airel, SQLit
 4. moves ``fraud-score@production`` / ``@candidate`` aliases;
 5. freezes the production release and the candidate release (whose rollback target is the
    production one);
-6. prints the candidate bundle, its completeness, its lineage both ways, the §7.2
-   reproducibility report, the diff against production, and verifies the audit chain.
+6. validates the data, compares the models offline, gates the candidate G0–G4 (a no-go, a
+   fix, an exception, a limited go; a refused self-approval; the production release's no-go),
+   then shows lineage both ways, the §7.2 reproducibility report, the diff against
+   production, and verifies the bundle and the audit chain.
 
-Usage: ``python examples/fraud-scoring/run_demo.py [--workdir DIR] [--rows N]``
+It prints one line per step: ✓ or ✗ (a no-go or refusal the story expects is part of the
+story, printed with its step), what happened, the id, and the ``airel`` command that shows it,
+e.g. ``✓  5 register model fraud-score:2.0.0  sha256:ab12…  (airel component show model
+fraud-score:2.0.0)``. Under a gate no-go comes one line per failing rule. ``--verbose`` also
+prints the full output (tables, cards, reports) of each of those commands. The demo drives
+the CLI as a user would, with ``--json`` where it needs ids and outcomes.
+
+Usage: ``python examples/fraud-scoring/run_demo.py [--workdir DIR] [--rows N] [--verbose]``
 (the README's ``./scripts/demo`` runs it in a fresh virtual environment).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib.metadata
 import json
 import os
+import shlex
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-import yaml
+from demo_cli import Demo
+from pipeline_specs import (
+    dump,
+    specs,
+    write_scoring_snapshot,
+    write_skewed_serving_sample,
+)
 
 from airel import Client
 
 HERE = Path(__file__).resolve().parent
-IMAGES = {
-    "fraud-pipeline": "registry.example/fraud-pipeline",
-    "fraud-serving": "registry.example/fraud-serving",
-}
-# The image digests the release YAML files pin (images are built by the service's own CI).
-PIPELINE_DIGEST = "5f0c6a1e9d2b4c7a8e3f1d0b9c8a7e6f5d4c3b2a1908f7e6d5c4b3a291807f6e"
-SERVING_DIGESTS = (
-    "8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b",
-    "c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3",
-)
 STATIC = [
     "eval-suite.yaml",
     "features.py",
@@ -58,310 +57,164 @@ STATIC = [
     "release-baseline.yaml",
     "release.yaml",
 ]
+PRODUCTION = "FRAUD-SCORING-2026-001"
+CANDIDATE = "FRAUD-SCORING-2026-002"
+IDENTITIES = """
+# Who holds which approver roles (G6). The REST API's authentication replaces this later.
+[identities]
+mara-okafor = ["model_risk"]
+lena-vos = ["compliance"]
+sam-de-wit = ["business_owner"]
+release-manager = ["release_manager", "business_owner"]
+"""
+PASSING = frozenset({"go", "limited_go", "risk_acceptance"})
+NOT_FAILING = frozenset({"pass", "excepted", "accepted"})  # rule results that do not block
+# The validation runs' freshness reference time (the synthetic data ends 2026-05-25).
+AS_OF = "2026-05-26T00:00:00+00:00"
 
 
-def step(title: str) -> None:
-    """Print a step header."""
-    print(f"\n\033[1m== {title}\033[0m", flush=True)
-
-
-def airel(*args: str, check: bool = True) -> int:
-    """Run the airel CLI as a user would; return its exit code."""
-    cmd = [sys.executable, "-m", "airel.cli", *args]
-    print(f"$ airel {' '.join(args)}", flush=True)
-    width = max(160, int(os.environ.get("COLUMNS", "0") or 0))
-    env = {**os.environ, "COLUMNS": str(width)}
-    result = subprocess.run(cmd, check=False, env=env)
-    if check and result.returncode not in (0,):
-        raise SystemExit(f"airel {' '.join(args)} exited {result.returncode}")
-    return result.returncode
-
-
-class _QuotedDumper(yaml.SafeDumper):
-    """Quotes every string, so a YAML 1.2 reader never re-types "09" or "1e3" as a number."""
-
-
-_QuotedDumper.add_representer(
-    str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-)
-
-
-def dump(path: Path, spec: dict[str, Any]) -> Path:
-    """Write a spec as YAML."""
-    text = yaml.dump(spec, Dumper=_QuotedDumper, sort_keys=False, allow_unicode=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def lock_file_hash() -> str:
-    """sha256 of the pinned package set the training ran with (the image's lock file)."""
-    lines = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
-    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def specs(work: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Component specs derived from what the data generator and the trainer produced."""
+def prepare(demo: Demo, rows: int) -> None:
+    """Fresh work directory, synthetic data and the two trained models."""
+    work = demo.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for name in STATIC:
+        src = HERE / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+    demo.run_script("generate_data.py", "--out", str(work / "data"), "--rows", str(rows))
     data = json.loads((work / "data" / "data_manifest.json").read_text())
-    files = {f["file"]: f for f in data["files"]}
+    split = ", ".join(f"{f['file'].split('.')[0]} {f['rows']:,}" for f in data["files"])
+    demo.step(
+        True,
+        f"generate {data['rows']:,} synthetic card transactions ({split} rows, "
+        f"fraud rate {data['fraud_rate']:.2%})",
+    )
+    demo.run_script("train.py", "--data", str(work / "data"), "--out", str(work / "models"))
     runs = json.loads((work / "models" / "train_manifest.json").read_text())["runs"]
+    trained = " and ".join(
+        f"{r['model']} {r['algorithm']} (ROC AUC {r['metrics']['roc_auc']:.4f})" for r in runs
+    )
+    demo.step(True, f"train {trained}; models/train_manifest.json")
 
-    def dataset(name: str, file: str, usage: str) -> dict[str, Any]:
-        f = files[file]
-        return {
-            "kind": "dataset",
-            "name": name,
-            "version": "1",
-            "description": f"{usage} snapshot of card authorisations",
-            "owner": "fraud-data-engineering",
-            "source_lineage": ["cards.authorisations", "disputes.chargebacks"],
-            "snapshot": {
-                "query": data["query"],
-                "partition": f"event_time in [{f['time_window']['start']}, "
-                f"{f['time_window']['end']})",
-                "window_start": f["time_window"]["start"],
-                "window_end": f["time_window"]["end"],
-            },
-            "schema": {c["name"]: c["type"] for c in f["columns"]},
-            "classification": "confidential",
-            "retention": "7y",
-            "allowed_use": ["fraud-detection", "model-validation"],
-            "row_count": f["rows"],
-            "artifact": f"data/{file}",
-        }
 
-    def model(version: str, run: dict[str, Any], folder: str, **extra: Any) -> dict[str, Any]:
-        params = json.loads((work / "models" / folder / "params.json").read_text())
-        signature = json.loads((work / "models" / folder / "signature.json").read_text())
-        return {
-            "kind": "model",
-            "name": "fraud-score",
-            "version": version,
-            "description": f"{run['algorithm']} fraud scorer ({folder})",
-            "owner": "Fraud Analytics Lead",
-            "risk_tier": "Tier 1",
-            "signature": {"inputs": signature["inputs"], "outputs": [signature["output"]]},
-            "training_run_id": run["training_run_id"],
-            "training_dataset": "FRAUD-TRAIN-2026H1:1",
-            "feature_view": "fraud-auth-features:11",
-            "training": {
-                "algorithm": run["algorithm"],
-                "framework": f"scikit-learn {params.get('sklearn_version', '')}".strip(),
-                "params": params.get("hyperparameters", {}),
-                "seed": params.get("seed", 7),
-                "metrics": run["metrics"],
-            },
-            "monitoring_dashboard": "grafana/d/fraud-score-quality",
-            "artifact": f"models/{folder}",
-            **extra,
-        }
-
-    baseline, candidate = runs[0], runs[1]
-    lock_hash = lock_file_hash()
-    regression_rows = write_regression_set(work)
-    return [
-        (
-            "code",
-            {
-                "name": "fraud-scoring-service",
-                "version": "4e1d2c9",
-                "repo": "git.example/fraud/fraud-scoring",
-                "commit": "4e1d2c9",
-                "branch": "main",
-                "build_id": "BUILD-2026-1187",
-                "reviewers": ["r.de-vries"],
-            },
-        ),
-        (
-            "code",
-            {
-                "name": "fraud-scoring-service",
-                "version": "7c3b5e0",
-                "repo": "git.example/fraud/fraud-scoring",
-                "commit": "7c3b5e0",
-                "branch": "main",
-                "build_id": "BUILD-2026-1242",
-                "reviewers": ["a.jansen"],
-            },
-        ),
-        *[
-            (
-                "container_image",
-                {
-                    "name": name,
-                    "version": version,
-                    "image": f"{IMAGES[name]}@sha256:{digest}",
-                    "base_image": "python:3.11-slim",
-                    "lock_file_hash": lock_hash,
-                    "hardware_profile": "2 vCPU x86-64, no accelerator",
-                    "code": code,
-                },
+def register_all(demo: Demo) -> None:
+    """Every component, through the SDK as a training pipeline would; then the aliases."""
+    work = demo.work
+    _, store = demo.cli("init")
+    demo.step(
+        True,
+        f"airel init: embedded store {store['database']} (schema {store['schema']})",
+        lookup=("config", "show"),
+    )
+    client = Client(actor="fraud-ml-pipeline")
+    try:
+        (work / "specs").mkdir()
+        for i, (kind, spec) in enumerate(specs(work)):
+            path = dump(work / "specs" / f"{i:02d}-{kind}-{spec['name']}.yaml", spec)
+            c = client.register(path, kind=kind, base_dir=work).component
+            art = f" (artifact {c.artifact.size:,} B into the CAS)" if c.artifact else ""
+            ref = f"{c.name}:{c.version}"
+            demo.step(
+                True,
+                f"register {c.kind.value} {ref}{art}",
+                c.digest,
+                ("component", "show", c.kind.value, ref),
+                show=False,
             )
-            for name, version, digest, code in (
-                ("fraud-pipeline", "2026.03", PIPELINE_DIGEST, "fraud-scoring-service:4e1d2c9"),
-                ("fraud-serving", "2026.04", SERVING_DIGESTS[0], "fraud-scoring-service:4e1d2c9"),
-                ("fraud-serving", "2026.05", SERVING_DIGESTS[1], "fraud-scoring-service:7c3b5e0"),
+        client.set_alias("model", "fraud-score", "production", "1.0.0", reason="in production")
+        client.set_alias("model", "fraud-score", "candidate", "2.0.0", reason="CT candidate")
+    finally:
+        client.close()
+    demo.step(
+        True,
+        "aliases fraud-score@production → 1.0.0, fraud-score@candidate → 2.0.0",
+        lookup=("alias", "history", "model", "fraud-score", "candidate"),
+        show=False,
+    )
+
+
+def freeze(demo: Demo) -> bool:
+    """Freeze production (incomplete: no rollback target), then the candidate."""
+    complete = False
+    for spec, what in (("release-baseline.yaml", "production"), ("release.yaml", "candidate")):
+        _, doc = demo.cli("--actor", "release-manager", "bundle", "create", spec, expect=(0, 1))
+        bundle, report = doc["bundle"], doc["completeness"]
+        rid = bundle["release_id"]
+        tier = f"Tier {report['risk_tier']} {report['pipeline_type']}"
+        if report["complete"]:
+            target = bundle["spec"].get("deployment", {}).get("rollback_target")
+            verdict = f"complete for {tier}" + (f", rollback target {target}" if target else "")
+        else:
+            codes = ", ".join(f["reason"] for f in report["findings"])
+            verdict = f"incomplete for {tier}: {codes}"
+            if what == "production":
+                verdict += " (it predates airel; the candidate closes that gap)"
+        demo.step(
+            report["complete"],
+            f"freeze the {what} release {rid}: {verdict}",
+            bundle["digest"],
+            ("bundle", "show", rid),
+        )
+        complete = bool(report["complete"])
+    return complete
+
+
+def findings_text(findings: list[dict[str, Any]]) -> str:
+    """``REASON column`` of each finding, hard ones first."""
+    ordered = sorted(findings, key=lambda f: f["severity"] != "hard")
+    return ", ".join(
+        f"{f['reason']} {f['column']}" if f.get("column") else f["reason"] for f in ordered
+    )
+
+
+def validate_data(demo: Demo) -> str:
+    """The data-validation step (issue 3): nine dimensions, card stored as evidence."""
+    serving = write_skewed_serving_sample(demo.work)
+    code, run = demo.cli(
+        "validate",
+        "--current",
+        "FRAUD-VALIDATION-2026H1:1",
+        "--reference",
+        "FRAUD-TRAIN-2026H1:1",
+        "--serving",
+        str(serving.relative_to(demo.work)),
+        "--spec",
+        "fraud-auth-features:11",
+        "--use-case",
+        "fraud-detection",
+        "--as-of",
+        AS_OF,
+        "--card",
+        "validation-card.md",
+        expect=(0, 1),
+    )
+    demo.step(
+        code == 0,
+        f"validate the newer snapshot FRAUD-VALIDATION-2026H1:1 against FRAUD-TRAIN-2026H1:1 "
+        f"with a skewed serving path: {run['hard']} hard, {run['soft']} soft — "
+        f"{findings_text(run['findings'])}; card in validation-card.md",
+        lookup=("validation", "show", run["run_id"]),
+    )
+    return str(run["run_id"])
+
+
+def primary_outcome(body: dict[str, Any]) -> str:
+    """``roc_auc a → b (Δ d [lo, hi])`` on the golden set's overall slice, if measured."""
+    for ds in body.get("datasets", []):
+        if ds.get("role") != "golden":
+            continue
+        m = ds["comparison"]["slices"].get("overall", {}).get("metrics", {}).get("roc_auc")
+        if m and m["a"].get("value") is not None and m["b"].get("value") is not None:
+            return (
+                f"roc_auc {m['a']['value']:.4f} → {m['b']['value']:.4f} "
+                f"(Δ {m['delta']['value']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}])"
             )
-        ],
-        ("dataset", dataset("FRAUD-TRAIN-2026H1", "train.parquet", "training")),
-        ("dataset", dataset("FRAUD-VALIDATION-2026H1", "validation.parquet", "validation")),
-        (
-            "policy",
-            {
-                "name": "FRAUD-LABEL-GUIDE",
-                "version": "1.4",
-                "format": "markdown",
-                "text_file": "policies/label_guide.md",
-                "approval": "Fraud Ops Council 2026-02-11",
-            },
-        ),
-        (
-            "policy",
-            {
-                "name": "fraud-decision-policy",
-                "version": "3.1",
-                "format": "yaml",
-                "text_file": "policies/decision_policy.yaml",
-                "approval": "Fraud Risk Committee 2026-03-04",
-            },
-        ),
-        (
-            "feature_view",
-            {
-                "name": "fraud-auth-features",
-                "version": "11",
-                "owner": "fraud-data-engineering",
-                "entity_key": "customer_id",
-                "features": [
-                    {"name": c["name"], "dtype": c["type"]}
-                    for c in files["train.parquet"]["columns"]
-                    if c["name"]
-                    not in {
-                        "transaction_id",
-                        "customer_id",
-                        "event_time",
-                        "label_fraud",
-                        "chargeback_date",
-                    }
-                ],
-                "transform": "features.py",
-                "freshness_sla": "15m",
-                "serving_view": "online.fraud_auth_features_v11",
-                "allowed_use": ["fraud-detection"],
-                "source_datasets": ["FRAUD-TRAIN-2026H1:1"],
-                "validation_spec": "features.spec.yaml",
-            },
-        ),
-        (
-            "model",
-            model(
-                "1.0.0",
-                baseline,
-                "baseline",
-                approved_stage="production",
-                review_expiry="2026-09-30",
-            ),
-        ),
-        ("model", model("2.0.0", candidate, "candidate", rollback_target="fraud-score:1.0.0")),
-        (
-            "eval_dataset",
-            {
-                "name": "FRAUD-GOLDEN-2026H1",
-                "version": "1",
-                "role": "golden",
-                "row_count": files["validation.parquet"]["rows"],
-                "derived_from": ["FRAUD-VALIDATION-2026H1:1"],
-                "artifact": "data/validation.parquet",
-            },
-        ),
-        (
-            "eval_dataset",
-            {
-                "name": "FRAUD-REGRESSION-2026H1",
-                "version": "1",
-                "role": "regression",
-                "row_count": regression_rows,
-                "derived_from": ["FRAUD-VALIDATION-2026H1:1"],
-                "description": "past incidents: card-not-present bursts, new-card cross-border",
-                "artifact": "data/regression.parquet",
-            },
-        ),
-        (
-            "evaluator",
-            {
-                "name": "ROC-AUC",
-                "version": "1",
-                "evaluator_type": "metric",
-                "thresholds": {"min": 0.85, "min_delta": -0.005},
-            },
-        ),
-        (
-            "evaluator",
-            {
-                "name": "COST-THRESHOLD",
-                "version": "1",
-                "evaluator_type": "metric",
-                "thresholds": {"cost_missed_fraud_eur": 500, "cost_false_decline_eur": 12},
-            },
-        ),
-        (
-            "evaluator",
-            {
-                "name": "SEGMENT-FAIRNESS",
-                "version": "1",
-                "evaluator_type": "metric",
-                "thresholds": {"max_fpr_gap": 0.02, "segment": "vulnerable_customer"},
-            },
-        ),
-    ]
+    return "compared"
 
 
-def write_regression_set(work: Path) -> int:
-    """Every past incident becomes a regression case (E1): the night-time card-testing attacks
-    production missed (several quick online payments within an hour, before 06:00) and
-    account takeovers of new cards abroad. Must-pass: a missed one is a critical failure."""
-    table = pq.read_table(work / "data" / "validation.parquet")
-    testing = pc.and_(
-        pc.and_(
-            pc.equal(table["channel"], "ecommerce"), pc.greater_equal(table["txn_count_1h"], 3)
-        ),
-        pc.less(table["hour_of_day"], 6),
-    )
-    takeover = pc.and_(
-        pc.and_(table["is_cross_border"], pc.less(table["card_age_days"], 21)),
-        pc.greater_equal(table["distinct_merchants_24h"], 3),
-    )
-    fraud = pc.equal(table["label_fraud"], 1)
-    incidents = table.filter(pc.and_(fraud, pc.or_(testing, takeover)))
-    pq.write_table(incidents, work / "data" / "regression.parquet")
-    return incidents.num_rows
-
-
-def write_skewed_serving_sample(work: Path) -> Path:
-    """The serving path's features for the validation transactions, with two real-world bugs:
-    gross instead of net amounts for 10 % of card-not-present payments, and a 24 h velocity
-    counter that misses the current transaction for 5 % of rows (training-serving skew)."""
-    table = pq.read_table(work / "data" / "validation.parquet")
-    rng = np.random.default_rng(11)
-    n = table.num_rows
-    ecommerce = pc.equal(table["channel"], "ecommerce").to_numpy(zero_copy_only=False)
-    gross = ecommerce & (rng.random(n) < 0.10)
-    amount = table["amount"].to_numpy() * np.where(gross, 1.21, 1.0)
-    stale = rng.random(n) < 0.05
-    count_24h = table["txn_count_24h"].to_numpy() - stale.astype(np.int64)
-    table = table.set_column(table.schema.get_field_index("amount"), "amount", [amount])
-    table = table.set_column(
-        table.schema.get_field_index("txn_count_24h"), "txn_count_24h", [count_24h]
-    )
-    keep = [c for c in table.column_names if c not in ("label_fraud", "chargeback_date")]
-    out = work / "data" / "serving_recomputed.parquet"
-    pq.write_table(table.select(keep), out)
-    return out
-
-
-def evaluate_models() -> int:
+def evaluate_models(demo: Demo) -> None:
     """The offline-evaluation step (issue 4): baseline vs candidate with paired CIs."""
-    step("offline evaluation: baseline vs candidate on golden, regression and slice sets")
-    return airel(
+    code, doc = demo.cli(
         "eval",
         "compare",
         "--suite",
@@ -377,93 +230,109 @@ def evaluate_models() -> int:
         "--report",
         "eval-report.md",
         "--release",
-        "FRAUD-SCORING-2026-002",
-        check=False,
+        CANDIDATE,
+        expect=(0, 1),
+    )
+    critical = doc.get("critical_failures", {}).get("count")
+    demo.step(
+        code == 0,
+        f"offline eval fraud-score:1.0.0 → 2.0.0 on golden, regression and slice sets: "
+        f"{primary_outcome(doc)}, {critical} critical failures; report in eval-report.md, "
+        f"linked as G4 evidence of {CANDIDATE}",
+        lookup=("eval", "report", doc["record_id"]),
     )
 
 
-def show_evidence() -> None:
-    """Lineage both ways, reproducibility, the diff to production, and verification."""
-    step("lineage: what went into the candidate release")
-    airel("lineage", "FRAUD-SCORING-2026-002", "--upstream")
-    step("lineage: which releases used the training snapshot")
-    airel("lineage", "dataset/FRAUD-TRAIN-2026H1:1", "--downstream")
-    step("reproducibility evidence (§7.2)")
-    airel("bundle", "repro", "FRAUD-SCORING-2026-002")
-    step("what changed versus production (B4)")
-    airel("bundle", "diff", "FRAUD-SCORING-2026-001", "FRAUD-SCORING-2026-002")
-    step("verify: bundle digests and artifacts, then the audit chain")
-    airel("bundle", "verify", "FRAUD-SCORING-2026-002")
-    airel("audit", "verify")
+def failures_of(outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every failing rule of a gate outcome, in gate order, each with the decision's ``code``.
+
+    ``failures`` when the CLI gives it; otherwise derived from each gate's entry and rules
+    (those not pass / excepted / accepted): deciding at the deciding gate, else behind it.
+    A rule's code is the one its decision reason gives (``G3:CODE:rule``), else its own.
+    """
+    codes = {}
+    for reason in outcome.get("reasons", []):
+        gate, _, rest = reason.partition(":")
+        code, _, rule = rest.partition(":")
+        codes[gate, rule] = code
+    found = outcome.get("failures")
+    if found is None:
+        deciding_gate = outcome.get("deciding_gate")
+        found = []
+        for gate in outcome.get("gates", []):
+            behind = gate.get("behind")
+            for result in ([gate["entry"]] if gate.get("entry") else []) + list(gate["rules"]):
+                if result["status"] not in NOT_FAILING:
+                    deciding = gate["gate"] == deciding_gate if deciding_gate else not behind
+                    found.append(
+                        {**result, "gate": gate["gate"], "deciding": deciding, "behind": behind}
+                    )
+    return [
+        {**f, "code": codes.get((f["gate"], f["rule"])) or f.get("code") or f.get("reason")}
+        for f in found
+    ]
 
 
-def validate_data(work: Path) -> None:
-    """The data-validation step (issue 3): nine dimensions, card stored as evidence."""
-    step("validate the data: newer snapshot vs the training reference, with a skewed serving path")
-    serving = write_skewed_serving_sample(work)
-    code = airel(
-        "validate",
-        "--current",
-        "FRAUD-VALIDATION-2026H1:1",
-        "--reference",
-        "FRAUD-TRAIN-2026H1:1",
-        "--serving",
-        str(serving.relative_to(work)),
-        "--spec",
-        "fraud-auth-features:11",
-        "--use-case",
-        "fraud-detection",
-        "--as-of",
-        "2026-05-26T00:00:00+00:00",
-        "--card",
-        "validation-card.md",
-        check=False,
-    )
-    print(f"  (validate exited {code}: hard findings block G1/G3 until fixed or accepted;")
-    print("   the card is in validation-card.md and stored as evidence)")
+def failure_line(f: dict[str, Any]) -> str:
+    """``G3 validation-soft (soft) fail SOFT_FAILURE_WITHOUT_EXCEPTION — deciding``."""
+    kind = "hard" if f.get("hard") else "soft"
+    where = "deciding" if f.get("deciding") else f"also failing behind {f.get('behind')}"
+    line = f"{f['gate']} {f['rule']} ({kind}) {f['status']} {f['code']} — {where}"
+    if f.get("detail"):
+        line += f"; {f['detail']}"
+    causes = [c.get("code") for c in f.get("causes") or [] if c.get("code")]
+    if causes:
+        line += f"; cause {', '.join(causes)}"
+    return line
 
 
-CANDIDATE = "FRAUD-SCORING-2026-002"
-IDENTITIES = """
-# Who holds which approver roles (G6). The REST API's authentication replaces this later.
-[identities]
-mara-okafor = ["model_risk"]
-lena-vos = ["compliance"]
-sam-de-wit = ["business_owner"]
-release-manager = ["release_manager", "business_owner"]
-"""
+def gate_check(
+    demo: Demo, release: str, why: str, *, behind_limit: int | None = None
+) -> tuple[str, str]:
+    """``gate check --through G4``: one line, and one per failing rule on a no-go.
+
+    ``behind_limit`` caps the lines for rules failing behind the deciding gate (the rest are
+    counted; ``gate explain`` lists them all). Returns the decision and its id.
+    """
+    _, out = demo.cli("gate", "check", release, "--through", "G4", expect=(0, 1))
+    decision = out["decision"]
+    failures = failures_of(out)
+    if decision in PASSING:
+        stage = f" up to {out['max_stage']}" if out.get("max_stage") else ""
+        conditions = {k: v for k, v in (out.get("conditions") or {}).items() if k != "max_stage"}
+        extra = "; ".join(
+            f"{k.replace('_', ' ')}: {', '.join(v) if isinstance(v, list) else v}"
+            for k, v in conditions.items()
+        )
+        text = f"{decision}{stage}" + (f" — {extra}" if extra else "")
+    else:
+        at = out.get("deciding_gate") or next((f["gate"] for f in failures), "?")
+        behind = sum(not f.get("deciding") for f in failures)
+        text = (
+            f"{decision} at {at}, {len(failures)} failing rule{'' if len(failures) == 1 else 's'}"
+        )
+        text += f" ({behind} behind {at})" if behind else ""
+    lookup = ("gate", "explain", out["decision_id"][:19])
+    demo.step(decision in PASSING, f"gate check {release} G0–G4 ({why}): {text}", lookup=lookup)
+    shown_behind = 0
+    for f in failures:
+        if not f.get("deciding") and behind_limit is not None:
+            if shown_behind >= behind_limit:
+                continue
+            shown_behind += 1
+        demo.detail(failure_line(f))
+    hidden = len(failures) - sum(bool(f.get("deciding")) for f in failures) - shown_behind
+    if behind_limit is not None and hidden > 0:
+        demo.detail(f"… {hidden} more failing behind it (airel {shlex.join(lookup)})")
+    return str(decision), str(out["decision_id"])
 
 
-def latest_validation() -> str:
-    """The id of the last validation run in the store (the monitoring run above)."""
-    client = Client(actor="fraud-ml-pipeline")
-    try:
-        return client.validation_runs()[-1].run_id
-    finally:
-        client.close()
-
-
-def write_scoring_snapshot(work: Path) -> tuple[Path, Path]:
-    """The fix for G3: the serving path recomputes features with the training code (no skew),
-    and the scoring snapshot carries only model inputs — no post-outcome chargeback date and no
-    restricted vulnerable-customer flag (that one stays for fairness slices in offline eval)."""
-    table = pq.read_table(work / "data" / "validation.parquet")
-    table = table.drop_columns(["chargeback_date", "vulnerable_customer"])
-    snapshot, serving = (
-        work / "data" / "scoring_snapshot.parquet",
-        work / "data" / "serving.parquet",
-    )
-    pq.write_table(table, snapshot)
-    pq.write_table(table.drop_columns(["label_fraud"]), serving)
-    return snapshot, serving
-
-
-def gate_release(work: Path) -> int:
+def gate_release(demo: Demo, monitoring_run: str) -> str:
     """The gate step (issue 5): evidence → G0–G4 decisions, an exception, the §8.1 memo."""
-    step("gate evidence: CI results (G2) and the monitoring validation run (G3); the eval")
-    print("  comparison (G4) was linked by `eval compare --release` above")
+    work = demo.work
     (work / "airel.toml").write_text(IDENTITIES, encoding="utf-8")
-    airel(
+    evidence = ("evidence", "list", CANDIDATE)
+    _, ci = demo.cli(
         "evidence",
         "add",
         CANDIDATE,
@@ -480,12 +349,20 @@ def gate_release(work: Path) -> int:
         "--metric",
         "ci_unplanned_low_cves=0",
     )
-    airel("evidence", "link", CANDIDATE, "--validation", latest_validation())
-    step("gate check G0–G4: the validation above found skew, leakage and a restricted feature")
-    airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
-    step("fix the serving path and the scoring snapshot; validate again as the release's G3 run")
+    demo.step(True, "evidence: CI run 4711 (G2)", ci["attestation_id"], evidence, show=False)
+    _, link = demo.cli("evidence", "link", CANDIDATE, "--validation", monitoring_run)
+    demo.step(
+        True,
+        "evidence: the monitoring validation run above (G3); the eval comparison (G4) was "
+        "linked by eval compare --release",
+        link["record_id"],
+        evidence,
+        show=False,
+    )
+    gate_check(demo, CANDIDATE, "the validation found skew, leakage and a restricted feature")
+
     snapshot, serving = write_scoring_snapshot(work)
-    airel(
+    _, run = demo.cli(
         "validate",
         "--current",
         str(snapshot.relative_to(work)),
@@ -498,18 +375,34 @@ def gate_release(work: Path) -> int:
         "--use-case",
         "fraud-detection",
         "--as-of",
-        "2026-05-26T00:00:00+00:00",
+        AS_OF,
         "--release",
         CANDIDATE,
     )
-    step("gate check G0–G4: one soft finding (the restricted column is absent on purpose)")
-    airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
-    step("segregation of duties: the release manager froze the bundle and cannot sign for it")
-    airel(
-        "--actor", "release-manager", "approve", CANDIDATE, "--role", "business_owner", check=False
+    demo.step(
+        bool(run["passed"]),
+        f"fix the serving path and the scoring snapshot, validate again as the release's G3 "
+        f"run: {run['hard']} hard, {run['soft']} soft — {findings_text(run['findings'])} "
+        "(the restricted column is absent on purpose)",
+        lookup=("validation", "show", run["run_id"]),
     )
-    step("model risk records an exception for the soft finding, with conditions")
-    airel(
+    gate_check(demo, CANDIDATE, "one soft finding, no exception yet")
+
+    _, refused = demo.cli(
+        "--actor", "release-manager", "approve", CANDIDATE, "--role", "business_owner",
+        expect=(2,),
+    )  # fmt: skip
+    demo.step(
+        False,
+        f"approve as release-manager (business_owner): refused {refused['reason']} — "
+        f"{refused['message']} (segregation of duties; nothing written)",
+        lookup=evidence,
+        show=False,
+    )
+    if demo.verbose and refused.get("fix"):
+        demo.detail(f"fix: {refused['fix']}")
+
+    _, waived = demo.cli(
         "--actor",
         "mara-okafor",
         "gate",
@@ -527,13 +420,80 @@ def gate_release(work: Path) -> int:
         "--expires",
         "30d",
     )
-    step("gate check G0–G4: limited go with conditions")
-    code = airel("gate", "check", CANDIDATE, "--through", "G4", check=False)
-    airel("gate", "memo", CANDIDATE, "--out", "gate-memo.md", "--html", "gate-memo.html")
-    print("  (the §8.1 gate memo is in gate-memo.md and gate-memo.html)")
-    step("a second candidate: the production release has no rollback target — no-go")
-    airel("gate", "check", "FRAUD-SCORING-2026-001", "--through", "G4", check=False)
-    return code
+    demo.step(
+        True,
+        f"exception by {waived['approver']} ({waived['role']}) for "
+        f"{', '.join(waived['rules'])}, segment vulnerable customers, human review, "
+        f"30 days: decision {waived['decision_before']} → {waived['decision']}",
+        waived.get("waiver_id"),
+        evidence,
+    )
+    decision, decision_id = gate_check(demo, CANDIDATE, "with the exception")
+    demo.plain(
+        "gate", "memo", decision_id[:19], "--out", "gate-memo.md", "--html", "gate-memo.html"
+    )
+    demo.step(
+        True,
+        "the §8.1 gate memo of that decision: gate-memo.md, gate-memo.html",
+        decision_id,
+        ("gate", "memo", decision_id[:19]),
+        show=False,
+    )
+    gate_check(demo, PRODUCTION, "the production release has no rollback target", behind_limit=0)
+    return decision
+
+
+def show_evidence(demo: Demo) -> bool:
+    """Lineage both ways, reproducibility, the diff to production, and verification."""
+    _, up = demo.cli("lineage", CANDIDATE, "--upstream")
+    demo.step(
+        True,
+        f"lineage: {CANDIDATE} was built from {len(up['nodes']) - 1} components "
+        f"({len(up['edges'])} edges)",
+        lookup=("lineage", CANDIDATE, "--upstream"),
+    )
+    _, down = demo.cli("lineage", "dataset/FRAUD-TRAIN-2026H1:1", "--downstream")
+    demo.step(
+        True,
+        f"lineage: the training snapshot is used by releases {', '.join(down['releases'])}",
+        lookup=("lineage", "dataset/FRAUD-TRAIN-2026H1:1", "--downstream"),
+    )
+    _, repro = demo.cli("bundle", "repro", CANDIDATE)
+    counts: dict[str, list[str]] = {}
+    for item in repro["items"]:
+        counts.setdefault(item["status"], []).append(item["item"])
+    summary = ", ".join(
+        f"{len(items)} {status}" + ("" if status == "present" else f" ({', '.join(items)})")
+        for status, items in counts.items()
+    )
+    demo.step(True, f"reproducibility (§7.2): {summary}", lookup=("bundle", "repro", CANDIDATE))
+    _, diff = demo.cli("bundle", "diff", PRODUCTION, CANDIDATE)
+    changed = [c["component"] for c in diff["changes"] if c["change"] != "unchanged"]
+    demo.step(
+        True,
+        f"what changed versus production (B4): {len(changed)} components — {', '.join(changed)}",
+        lookup=("bundle", "diff", PRODUCTION, CANDIDATE),
+    )
+    code, verify = demo.cli("bundle", "verify", CANDIDATE, expect=(0, 1))
+    demo.step(
+        code == 0,
+        f"verify {CANDIDATE}: digest recomputed, every pinned artifact re-hashed"
+        + ("" if verify["ok"] else f" — {len(verify['problems'])} problem(s)"),
+        verify["digest"],
+        ("bundle", "verify", CANDIDATE),
+        show=False,
+    )
+    code, audit = demo.cli("audit", "verify", expect=(0, 1))
+    state = "intact" if audit["ok"] else "BROKEN"
+    demo.step(
+        code == 0,
+        f"audit chain {state}: {audit['entries']} entries, {audit['records_checked']} records "
+        "match",
+        audit["head_hash"],
+        ("audit", "verify"),
+        show=False,
+    )
+    return code == 0 and bool(verify["ok"])
 
 
 def main() -> int:
@@ -541,58 +501,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=HERE / "work")
     parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print each command's full output"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
 
-    work: Path = args.workdir.resolve()
-    step(f"fresh work directory {work}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    for name in STATIC:
-        src = HERE / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
-
-    step("generate synthetic card transactions and train baseline + candidate")
-    py = sys.executable
-    subprocess.run(
-        [py, str(HERE / "generate_data.py"), "--out", str(work / "data"), "--rows", str(args.rows)],
-        check=True,
+    demo = Demo(args.workdir.resolve(), verbose=args.verbose)
+    print(f"airel demo: card fraud scoring, from raw data to a gated release, in {demo.work}")
+    prepare(demo, args.rows)
+    os.chdir(demo.work)
+    register_all(demo)
+    complete = freeze(demo)
+    monitoring_run = validate_data(demo)
+    evaluate_models(demo)
+    decision = gate_release(demo, monitoring_run)
+    verified = show_evidence(demo)
+    demo.flush()
+    print(
+        f"demo finished in {time.perf_counter() - started:.0f} s: {demo.steps} steps; "
+        f"store {demo.work / '.airel'}; run the commands in parentheses there (cd {demo.work})"
+        + ("" if demo.verbose else ", or rerun with --verbose for every table")
     )
-    subprocess.run(
-        [py, str(HERE / "train.py"), "--data", str(work / "data"), "--out", str(work / "models")],
-        check=True,
-    )
-
-    os.chdir(work)
-    step("airel init (embedded store in ./.airel)")
-    airel("init")
-
-    step("register every component the releases are built from")
-    client = Client(actor="fraud-ml-pipeline")
-    (work / "specs").mkdir()
-    for i, (kind, spec) in enumerate(specs(work)):
-        path = dump(work / "specs" / f"{i:02d}-{kind}-{spec['name']}.yaml", spec)
-        result = client.register(path, kind=kind, base_dir=work)
-        c = result.component
-        art = f"  artifact {c.artifact.digest[:19]}… ({c.artifact.size:,} B)" if c.artifact else ""
-        print(f"  registered {c.kind.value:<15} {c.name}:{c.version}{art}")
-    client.set_alias("model", "fraud-score", "production", "1.0.0", reason="in production")
-    client.set_alias("model", "fraud-score", "candidate", "2.0.0", reason="CT candidate")
-    client.close()
-
-    step("freeze the production release, then the candidate (rollback target = production)")
-    airel("--actor", "release-manager", "bundle", "create", "release-baseline.yaml", check=False)
-    print("  (the production release predates airel and has no rollback target of its own:")
-    print("   its completeness report says so — that gap is what the candidate closes)")
-    code = airel("--actor", "release-manager", "bundle", "create", "release.yaml")
-
-    validate_data(work)
-    evaluate_models()
-    gate_code = gate_release(work)
-
-    show_evidence()
-    print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; store: {work / '.airel'}")
-    return code or gate_code
+    return 0 if complete and decision in PASSING and verified else 1
 
 
 if __name__ == "__main__":

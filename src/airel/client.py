@@ -16,11 +16,12 @@ from typing import Any
 from airel.adapters.arrow_engine import ProfileOptions
 from airel.adapters.blobs import BlobStore
 from airel.adapters.documents import ParseLimits
+from airel.adapters.judge_auth import JudgeAuth
 from airel.adapters.llm_judge import Judgement
 from airel.client_gates import GateClient
 from airel.config import Settings, load_settings
 from airel.domain.alias import Alias, AliasMove
-from airel.domain.artifact import BlobCheck
+from airel.domain.artifact import ArtifactReport, BlobCheck, StagingReport
 from airel.domain.audit import ChainReport
 from airel.domain.bundle import BundleSpec, ComponentChange, FrozenBundle
 from airel.domain.completeness import CompletenessReport
@@ -48,6 +49,7 @@ from airel.services import (
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
 from airel.services.context import ConfiguredIdentities, Context
+from airel.services.eval_llm_side import JudgeConfig
 from airel.services.evaluation import EvalOutcome
 from airel.services.reproducibility import ReproReport, reproducibility
 from airel.services.validation import ValidationOutcome
@@ -365,13 +367,15 @@ class Client(GateClient):
         candidate_model: str | None = None,
         judge_endpoint: str | None = None,
         timeout_s: float = 30.0,
+        judge_concurrency: int | None = None,
     ) -> EvalOutcome:
         """Compare candidate with baseline on a suite; store the §8.4 report.
 
         A classifier suite compares two prediction files. A ``task: llm`` suite runs two
         targets (as :meth:`eval_run` takes them) on the same cases; ``baseline_model`` and
         ``candidate_model`` name the models of chat endpoints, and ``judge_endpoint`` (else
-        ``AIREL_JUDGE_ENDPOINT``) serves the suite's judge evaluators.
+        ``AIREL_JUDGE_ENDPOINT``) serves the suite's judge evaluators, ``judge_concurrency``
+        (else ``AIREL_JUDGE_CONCURRENCY``) calls at a time.
         """
         if eval_llm_compare.suite_task(self.ctx, Path(suite)) is EvalTask.LLM:
             return eval_llm_compare.compare_llm(
@@ -383,7 +387,7 @@ class Client(GateClient):
                 candidate_label=candidate_label,
                 baseline_model=baseline_model,
                 candidate_model=candidate_model,
-                judge_endpoint=judge_endpoint or self.settings.judge_endpoint,
+                judge=self._judge_config(judge_endpoint, judge_concurrency),
                 timeout_s=timeout_s,
             )
         return evaluation.compare_predictions(
@@ -404,12 +408,16 @@ class Client(GateClient):
         model: str | None = None,
         timeout_s: float = 30.0,
         judge_endpoint: str | None = None,
+        judge_concurrency: int | None = None,
     ) -> EvalOutcome:
         """Run a suite against one system: a classifier suite on a predictions file (metrics
         with bootstrap CIs, absolute thresholds, must-pass sets), an LLM/RAG/agent suite on a
         target (outputs file, ``py:module:function``, ``http(s)://…``, ``openai:…``).
 
-        ``judge_endpoint`` (else ``AIREL_JUDGE_ENDPOINT``) serves the suite's judge evaluators.
+        ``judge_endpoint`` (else ``AIREL_JUDGE_ENDPOINT``) serves the suite's judge evaluators,
+        ``judge_concurrency`` (else ``AIREL_JUDGE_CONCURRENCY``) calls at a time; the judge's
+        headers come from ``AIREL_JUDGE_HEADERS`` / ``AIREL_JUDGE_API_KEY`` /
+        ``AIREL_JUDGE_SECRETS_FILE`` only.
         """
         if eval_llm_compare.suite_task(self.ctx, Path(suite)) is EvalTask.CLASSIFIER:
             if target.startswith(("py:", "http://", "https://", "openai:")):
@@ -428,7 +436,15 @@ class Client(GateClient):
             label=label,
             model=model,
             timeout_s=timeout_s,
-            judge_endpoint=judge_endpoint or self.settings.judge_endpoint,
+            judge=self._judge_config(judge_endpoint, judge_concurrency),
+        )
+
+    def _judge_config(self, endpoint: str | None, concurrency: int | None) -> JudgeConfig:
+        s = self.settings
+        return JudgeConfig(
+            endpoint=endpoint or s.judge_endpoint,
+            auth=JudgeAuth(s.judge_headers, s.judge_api_key, s.judge_secrets_file),
+            concurrency=concurrency if concurrency is not None else s.judge_concurrency,
         )
 
     def eval_rejudge(self, record_id: str) -> dict[str, list[Judgement]]:
@@ -473,6 +489,14 @@ class Client(GateClient):
     def verify_artifacts(self, digest: str | None = None) -> list[BlobCheck]:
         """Re-hash recorded artifacts and report mismatches."""
         return artifacts.verify_artifacts(self.ctx, digest)
+
+    def artifact_report(self, digest: str | None = None) -> ArtifactReport:
+        """Re-hash recorded artifacts and count stale staging of interrupted ingests."""
+        return artifacts.artifact_report(self.ctx, digest)
+
+    def collect_staging(self) -> StagingReport:
+        """Remove stale staging of interrupted ingests (never a live writer's)."""
+        return artifacts.collect_staging(self.ctx)
 
     def artifacts(self) -> list[Any]:
         """Recorded artifacts."""

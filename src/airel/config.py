@@ -4,6 +4,10 @@ Precedence, lowest to highest: built-in defaults < ``airel.toml`` in the working
 (or the file named by ``AIREL_CONFIG``) < ``AIREL_*`` environment variables < explicit
 arguments. Every variable airel reads is declared in :data:`VARIABLES`; ``airel config show``
 prints each value with its source. There are no hidden globals: callers pass Settings along.
+
+Secret settings (the judge's headers and API key) come from the environment or arguments only:
+``airel.toml`` is often committed, so a secret there is refused. They are kept out of ``repr``,
+shown as ``***`` by ``config show`` and never repeated in an error message.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class Variable:
     env: str
     kind: type
     help: str
+    secret: bool = False  # never from airel.toml, never shown
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -64,6 +69,32 @@ VARIABLES: tuple[Variable, ...] = (
         str,
         "OpenAI-compatible endpoint of LLM judge evaluators (default: none)",
     ),
+    Variable(
+        "judge_headers",
+        "AIREL_JUDGE_HEADERS",
+        str,
+        "headers sent to the judge endpoint: a JSON object or `Name: value` lines (secret)",
+        secret=True,
+    ),
+    Variable(
+        "judge_api_key",
+        "AIREL_JUDGE_API_KEY",
+        str,
+        "API key of the judge endpoint, sent as `Authorization: Bearer <key>` (secret)",
+        secret=True,
+    ),
+    Variable(
+        "judge_secrets_file",
+        "AIREL_JUDGE_SECRETS_FILE",
+        Path,
+        "file of judge headers (as AIREL_JUDGE_HEADERS), readable by its owner only",
+    ),
+    Variable(
+        "judge_concurrency",
+        "AIREL_JUDGE_CONCURRENCY",
+        int,
+        "judge calls in flight at once (default 4)",
+    ),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
 _IDENTITIES = "[identities]"  # key of the parsed identities table among a file's settings
@@ -80,6 +111,10 @@ class Settings:
     max_document_bytes: int
     busy_timeout_s: float
     judge_endpoint: str | None = None
+    judge_headers: str | None = field(default=None, repr=False)
+    judge_api_key: str | None = field(default=None, repr=False)
+    judge_secrets_file: Path | None = None
+    judge_concurrency: int = 4
     sources: Mapping[str, str] = field(default_factory=dict)
     # [identities] in airel.toml: who holds which approver roles (G6)
     identities: Mapping[str, frozenset[Role]] = field(default_factory=dict)
@@ -91,6 +126,8 @@ class Settings:
             value = getattr(self, var.name)
             if value is None:
                 shown = ""
+            elif var.secret:
+                shown = "***"
             elif var.name in ("database_url", "judge_endpoint"):
                 shown = _redact(value)
             else:
@@ -132,9 +169,10 @@ def _coerce(var: Variable, raw: Any, source: str) -> Any:
             raise TypeError("expected a non-empty string")
         return raw
     except (TypeError, ValueError) as exc:
+        got = "" if var.secret else f" (got {raw!r})"
         raise StoreError(
             Reason.CONFIG_INVALID,
-            f"setting {var.name} from {source} is invalid: {exc} (got {raw!r})",
+            f"setting {var.name} from {source} is invalid: {exc}{got}",
             fix=f"correct {var.env} or the {var.name} entry in airel.toml",
         ) from None
 
@@ -191,6 +229,16 @@ def _toml(path: Path) -> dict[str, Any]:
             f"{path}: unknown setting(s) {', '.join(unknown)}",
             fix=f"allowed settings: {', '.join(_BY_NAME)}",
         )
+    secrets = sorted(k for k in section if _BY_NAME[k].secret)
+    if secrets:
+        raise StoreError(
+            Reason.CONFIG_INVALID,
+            f"{path}: {', '.join(secrets)} is a secret and cannot be set in airel.toml",
+            fix="set "
+            + " / ".join(_BY_NAME[k].env for k in secrets)
+            + " in the environment, or name a file with AIREL_JUDGE_SECRETS_FILE",
+            details={"settings": secrets},
+        )
     out = dict(section)
     if "identities" in data:
         out[_IDENTITIES] = _identities(data["identities"], path)
@@ -235,6 +283,9 @@ def load_settings(
     database_url = values.get("database_url", f"sqlite:///{home / 'airel.db'}")
     artifact_root = values.get("artifact_root", home / "artifacts")
     artifact_root = artifact_root if artifact_root.is_absolute() else base / artifact_root
+    secrets_file = values.get("judge_secrets_file")
+    if secrets_file is not None and not secrets_file.is_absolute():
+        secrets_file = base / secrets_file
     actor = values.get("actor") or _default_actor()
     try:
         check_name(actor, NameClass.ACTOR, field="actor")
@@ -248,6 +299,10 @@ def load_settings(
         max_document_bytes=values.get("max_document_bytes", 1_048_576),
         busy_timeout_s=values.get("busy_timeout_s", 5.0),
         judge_endpoint=values.get("judge_endpoint"),
+        judge_headers=values.get("judge_headers"),
+        judge_api_key=values.get("judge_api_key"),
+        judge_secrets_file=secrets_file,
+        judge_concurrency=values.get("judge_concurrency", 4),
         sources=sources,
         identities=identities,
     )

@@ -22,7 +22,7 @@ inferred type) becomes ``ParseError(DATA_UNREADABLE)``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -51,7 +51,7 @@ _FIXES = {
 }
 
 
-def format_of(path: Path) -> str | None:
+def format_of(path: PurePath) -> str | None:
     """The format named by the file's suffix, or None."""
     name = path.name.lower()
     for suffix in sorted(FORMATS, key=len, reverse=True):

@@ -13,8 +13,23 @@ Bytes are only hashed and copied: nothing is ever unpickled, imported or execute
 Writing is crash-safe and all-or-nothing per call: every blob an :meth:`BlobStore.ingest` call
 writes is staged under ``<root>/tmp/``, hashed in the same streaming pass that copies it, and
 moved into ``sha256/`` with :func:`os.replace` (fsynced, members before the manifest) only once
-the whole artifact is read and its digest matches any ``expected`` digest. A failed call
-therefore never leaves a blob in ``sha256/``, and never deletes a blob another call wrote.
+the whole artifact is read, its digest matches any ``expected`` digest and the caller's
+``inspect`` hook (registration reads a data file's footer there) accepted the staged bytes. A
+failed call therefore never leaves a blob in ``sha256/``, and never deletes a blob another call
+wrote.
+
+A writer killed mid-ingest (``kill -9``, a power cut) cannot clean up, so staging is made
+reclaimable: each call's staging directory ``tmp/ingest-*`` holds a ``lock`` file the writer
+keeps ``flock``-ed while it runs. The directory is created as ``tmp/.new-*``, locked, and only
+then renamed to ``ingest-*``, so an ``ingest-*`` directory is never unlocked while its writer
+lives — the kernel drops the lock when the process dies, however it dies.
+:meth:`BlobStore.staging` reports what is left (files and bytes) and, with ``collect=True``,
+removes the stale part: an ``ingest-*`` directory whose lock can be taken, and anything else
+under ``tmp/`` (an unrenamed ``.new-*``, staging of an older airel without a lock, a stray file)
+once it is older than :data:`STAGING_GRACE`. A live writer's staging is never removed. Every
+:meth:`BlobStore.ingest` collects first; ``airel artifact gc`` does it on demand and
+``airel artifact verify`` reports it. Where the platform has no ``flock`` (Windows) only the
+age rule applies.
 
 Source paths are claims to be checked: :meth:`BlobStore.resolve_source` validates them with
 :func:`airel.domain.names.check_relative_path` and re-checks containment after following
@@ -24,10 +39,14 @@ has them, so a file swapped for a symlink mid-walk is refused rather than follow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +68,31 @@ from airel.adapters.tree import (
     parse_manifest,
     tree_manifest,
 )
-from airel.domain.artifact import ArtifactRef, ArtifactType, BlobCheck
+from airel.domain.artifact import (
+    ArtifactRef,
+    ArtifactType,
+    BlobCheck,
+    StagingEntry,
+    StagingReport,
+)
 from airel.domain.canonical import DIGEST_PREFIX, canonical_bytes, check_digest, digest_bytes
 from airel.domain.names import check_relative_path
 from airel.errors import AirelError, IntegrityError, NotFoundError, Reason, ValidationError
 
-__all__ = ["CHUNK", "TREE_FORMAT", "BlobStore", "ProgressCallback", "hash_file", "tree_manifest"]
+__all__ = [
+    "CHUNK",
+    "STAGING_GRACE",
+    "TREE_FORMAT",
+    "BlobStore",
+    "Inspector",
+    "ProgressCallback",
+    "hash_file",
+    "tree_manifest",
+]
+
+# Called with every staged file of an ingest — (path inside the artifact, where its bytes can be
+# read) — and the artifact's type, before anything is committed; raising refuses the artifact.
+Inspector = Callable[[Sequence[tuple[str, Path]], ArtifactType], None]
 
 # Whether ingest walks directories with descriptors; read at call time from this module, so a
 # test can force the by-path walk that platforms without directory descriptors use.
@@ -74,6 +112,33 @@ _UNREADABLE = "unreadable"
 _MEMBER_MISSING = "tree-member-missing"
 _MEMBER_MISMATCH = "tree-member-mismatch"
 
+STAGING_GRACE = 3600.0  # seconds: an unlocked leftover under tmp/ younger than this is kept
+_STAGING_PREFIX = "ingest-"  # a staging directory whose writer holds <dir>/lock while it runs
+_BIRTH_PREFIX = ".new-"  # a staging directory being created, before it is locked and renamed
+_LOCK_NAME = "lock"
+
+
+# --------------------------------------------------------------------------- staging locks
+
+if sys.platform == "win32":  # pragma: no cover - no flock: only the age rule applies
+    HAVE_FLOCK = False
+
+    def _try_lock(fd: int) -> bool:
+        return True
+
+else:
+    import fcntl
+
+    HAVE_FLOCK = True
+
+    def _try_lock(fd: int) -> bool:
+        """Take the exclusive lock without waiting; False if another open file holds it."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
 
 # --------------------------------------------------------------------------- the store
 
@@ -88,13 +153,34 @@ class _Staging:
     """The blobs one ingest call writes, held in a private ``<root>/tmp/`` directory.
 
     Blobs reach ``sha256/`` only in :meth:`commit`; :meth:`discard` removes whatever is left, so
-    a failed call (mismatch, refused symlink, I/O error) leaves nothing in the store.
+    a failed call (mismatch, refused symlink, I/O error) leaves nothing in the store. The
+    directory's ``lock`` is held from before it is named ``ingest-*`` until after it is
+    removed, so :meth:`BlobStore.staging` never takes a live writer's staging for stale.
     """
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store
-        self.dir = Path(tempfile.mkdtemp(prefix="ingest-", dir=store.tmp_dir))
+        birth = Path(tempfile.mkdtemp(prefix=_BIRTH_PREFIX, dir=store.tmp_dir))
+        try:
+            self._lock = os.open(
+                birth / _LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600
+            )
+        except OSError:
+            shutil.rmtree(birth, ignore_errors=True)
+            raise
+        try:
+            _try_lock(self._lock)  # a fresh file: nobody else can hold it
+            self.dir = store.tmp_dir / (_STAGING_PREFIX + birth.name[len(_BIRTH_PREFIX) :])
+            os.rename(birth, self.dir)
+        except OSError:
+            os.close(self._lock)
+            shutil.rmtree(birth, ignore_errors=True)
+            raise
         self.pending: dict[str, Path] = {}  # digest -> staged file, in commit order
+
+    def readable(self, digest: str) -> Path:
+        """Where the bytes of ``digest`` can be read now: staged, or already in the store."""
+        return self.pending.get(digest) or self.store.path_of(digest)
 
     def add_fd(self, src: int, progress: Progress) -> tuple[str, int]:
         """Copy an open file into a staged blob, hashing in the same pass."""
@@ -139,7 +225,79 @@ class _Staging:
             _fsync_dir(self.store.blob_dir)
 
     def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        finally:
+            os.close(self._lock)  # only now: an unlocked ingest-* directory counts as stale
+
+
+def _usage(path: Path) -> tuple[int, int, float]:
+    """(files, bytes, newest mtime) of a staging entry, without following symlinks."""
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        return 1, st.st_size, st.st_mtime
+    files, size, newest = 0, 0, st.st_mtime
+    for top, _dirs, names in os.walk(path):
+        for name in names:
+            try:
+                member = os.lstat(os.path.join(top, name))
+            except FileNotFoundError:
+                continue
+            newest = max(newest, member.st_mtime)
+            if top == str(path) and name == _LOCK_NAME:
+                continue  # the lock is bookkeeping, not a staged blob
+            files += 1
+            size += member.st_size
+    return files, size, newest
+
+
+def _remove(path: Path) -> bool:
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _staging_entry(path: Path, now: float, grace: float, collect: bool) -> StagingEntry | None:
+    """Report (and with ``collect``, remove if stale) one entry of ``tmp/``."""
+    try:
+        files, size, newest = _usage(path)
+        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:  # its writer finished meanwhile
+        return None
+    except OSError:
+        return None
+    age = max(now - newest, 0.0)
+    lock: int | None = None
+    if HAVE_FLOCK and is_dir and path.name.startswith(_STAGING_PREFIX):
+        try:
+            lock = os.open(path / _LOCK_NAME, os.O_RDONLY | _O_CLOEXEC | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            lock = None  # written by an airel without staging locks: the age rule decides
+        except OSError:
+            return None
+    try:
+        live = not _try_lock(lock) if lock is not None else age < grace
+        removed = False
+        if collect and not live:
+            removed = _remove(path)  # while holding its lock: no writer can be using it
+    finally:
+        if lock is not None:
+            os.close(lock)
+    return StagingEntry(
+        name=path.name,
+        files=files,
+        size=size,
+        age_seconds=round(age, 3),
+        live=live,
+        removed=removed,
+    )
 
 
 def _fsync_file(path: Path) -> None:
@@ -242,6 +400,7 @@ class BlobStore:
         *,
         expected: str | None = None,
         on_progress: ProgressCallback | None = None,
+        inspect: Inspector | None = None,
     ) -> ArtifactRef:
         """Store the file or directory ``rel`` (under ``base``) and return its reference.
 
@@ -249,6 +408,8 @@ class BlobStore:
         stored as a blob and the manifest stored last. With ``expected`` and a different actual
         digest, IntegrityError(HASH_MISMATCH) is raised and no blob of this call is kept.
         ``on_progress`` receives the cumulative number of bytes read, once per chunk.
+        ``inspect`` sees the staged files before they are committed (see :data:`Inspector`);
+        if it raises, nothing is kept. Stale staging of interrupted ingests is collected first.
         """
         if expected is not None:
             check_digest(expected, field="expected digest")
@@ -259,6 +420,8 @@ class BlobStore:
         self._refuse_overlap(source, rel)
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # housekeeping: never a reason to refuse a write
+            self.staging(collect=True)
         progress = Progress(on_progress)
         staging = _Staging(self)
         try:
@@ -270,6 +433,8 @@ class BlobStore:
                     os.close(fd)
                 ref = ArtifactRef(digest=digest, type=ArtifactType.FILE, size=size, files=1)
                 self._check_expected(rel, expected, digest)
+                if inspect is not None:
+                    inspect([(rel, staging.readable(digest))], ArtifactType.FILE)
             else:
                 walker = TreeWalker(
                     source,
@@ -287,6 +452,13 @@ class BlobStore:
                 data = canonical_bytes(manifest)
                 digest = digest_bytes(data)
                 self._check_expected(rel, expected, digest)
+                if inspect is not None:
+                    members = [
+                        (str(e["path"]), staging.readable(str(e["digest"])))
+                        for e in manifest["entries"]
+                        if e["type"] == "file"
+                    ]
+                    inspect(members, ArtifactType.TREE)
                 staging.add_bytes(data)
                 ref = ArtifactRef(
                     digest=digest, type=ArtifactType.TREE, size=walker.size, files=walker.files
@@ -316,6 +488,24 @@ class BlobStore:
                 "otherwise restore the original artifact",
                 details={"expected": expected, "actual": actual},
             )
+
+    # -- staging of interrupted ingests ---------------------------------------------------
+
+    def staging(
+        self, *, collect: bool = False, grace: float = STAGING_GRACE, now: float | None = None
+    ) -> StagingReport:
+        """What is left under ``tmp/``; with ``collect``, remove the stale part (never a live
+        writer's). See the module docstring for what counts as stale. Never raises for an
+        entry it cannot read or remove: that entry is reported as it is."""
+        if not self.tmp_dir.is_dir():
+            return StagingReport()
+        clock = time.time() if now is None else now
+        entries: list[StagingEntry] = []
+        for path in sorted(self.tmp_dir.iterdir()):
+            entry = _staging_entry(path, clock, grace, collect)
+            if entry is not None:
+                entries.append(entry)
+        return StagingReport(entries=tuple(entries))
 
     # -- reading and checking ------------------------------------------------------------
 

@@ -14,17 +14,21 @@ Per-item outcomes are recorded, never raised (:class:`~airel.adapters.eval_call.
   ``"invalid JSON: ..."``; a chat response without ``choices[0].message.content`` → ``error``.
 
 ``max_retries`` retries timeouts, connection failures, 429 and 5xx with a short exponential
-back-off; ``latency_ms`` is the wall time of the item including retries.
+back-off; ``latency_ms`` is the wall time of the item including retries. A 429 or 5xx answer's
+``Retry-After`` (seconds or an HTTP date) is returned as ``retry_after_s`` for callers with their
+own retry policy (the LLM judge).
 """
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from airel.adapters.documents import ParseLimits, parse_json
@@ -74,6 +78,23 @@ class HttpResult:
     http_status: int | None
     latency_ms: float
     attempts: int
+    retry_after_s: float | None = None  # a 429/5xx answer's Retry-After, in seconds
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _connection(url: str, timeout_s: float) -> tuple[http.client.HTTPConnection, str]:
@@ -110,6 +131,9 @@ def _once(
         conn.request("POST", target, body=data, headers=sent)
         response = conn.getresponse()
         code = response.status
+        retry_after = (
+            _retry_after(response.getheader("Retry-After")) if code == 429 or code >= 500 else None
+        )
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -131,7 +155,9 @@ def _once(
     raw = b"".join(chunks)
     if not 200 <= code < 300:
         snippet = raw[:_BODY_SNIPPET].decode("utf-8", "replace")
-        return done("error", error=f"HTTP {code}: {snippet}", http_status=code)
+        return done(
+            "error", error=f"HTTP {code}: {snippet}", http_status=code, retry_after_s=retry_after
+        )
     try:
         body = parse_json(raw, source=url, limits=limits)
     except InputError as exc:
@@ -175,6 +201,7 @@ def post_json(
         http_status=result.http_status,
         latency_ms=total,
         attempts=attempts,
+        retry_after_s=result.retry_after_s,
     )
 
 

@@ -13,16 +13,22 @@ a plugin that fails to load, raises (``SystemExit`` included), or returns anythi
 with a boolean ``passed`` yields ``{"passed": False, "status": "error", "error": "..."}`` —
 never an exception in airel and never a pass. Only naming a plugin that is not installed is
 the caller's mistake and raises ``NotFoundError`` (``PLUGIN_NOT_FOUND``).
+
+With ``timeout_s`` the plugin runs in a daemon thread and a call that has not returned in time
+is that item's error (``"... did not return within 2 s"``); the run goes on with the next item.
+Python cannot stop a thread, so the stuck call keeps running in the background until it returns
+(its late result is dropped) or the process exits — a daemon thread never holds the exit up.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Protocol
 
-from airel.errors import NotFoundError, Reason
+from airel.errors import NotFoundError, Reason, ValidationError
 
 __all__ = [
     "GROUP",
@@ -114,12 +120,43 @@ def load_plugin(name: str) -> Evaluator | dict[str, Any]:
 
 
 def run_evaluator(
-    evaluator: Evaluator, case: Mapping[str, Any], output: Any, *, name: str = "<evaluator>"
+    evaluator: Evaluator,
+    case: Mapping[str, Any],
+    output: Any,
+    *,
+    name: str = "<evaluator>",
+    timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Run one evaluator on one case inside the error boundary."""
+    """Run one evaluator on one case inside the error boundary (and within ``timeout_s``)."""
+    if timeout_s is None:
+        return _evaluate(evaluator, case, output, name)
+    if timeout_s <= 0:
+        raise ValidationError(
+            Reason.INVALID_VALUE, "timeout_s must be positive", details={"timeout_s": timeout_s}
+        )
+    box: list[dict[str, Any]] = []
+    done = threading.Event()
+
+    def work() -> None:
+        box.append(_evaluate(evaluator, case, output, name))
+        done.set()
+
+    threading.Thread(target=work, name=f"airel-plugin-{name}", daemon=True).start()
+    if not done.wait(timeout_s):
+        return _failure(f"plugin {name!r} did not return within {timeout_s:g} s (timeout)")
+    return box[0]
+
+
+def _evaluate(
+    evaluator: Evaluator, case: Mapping[str, Any], output: Any, name: str
+) -> dict[str, Any]:
     try:
         result: Any = evaluator(dict(case), output)
     except (Exception, SystemExit) as exc:  # the boundary: any plugin failure is recorded
+        return _failure(f"plugin {name!r} raised {_describe(exc)}")
+    except BaseException as exc:  # KeyboardInterrupt and the like: never let them pass as a pass
+        if threading.current_thread() is threading.main_thread():
+            raise
         return _failure(f"plugin {name!r} raised {_describe(exc)}")
     if not isinstance(result, Mapping):
         return _failure(f"plugin {name!r} returned a {type(result).__name__}, not a dict")

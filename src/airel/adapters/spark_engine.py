@@ -18,9 +18,15 @@ not import it: the job modules are loaded on first use, and a missing pyspark or
 Differences from the Arrow engine that come from Spark itself (the conformance suite asserts
 them): Spark timestamps carry no zone name, so a zoned column reports ``tz = "UTC"`` (values
 agree); Spark reads ``uint64`` as ``decimal(20,0)`` (FLOAT here, INT on Arrow); Spark cannot read
-Parquet nanosecond timestamps or float16 (``DATA_UNREADABLE`` with the fix); ``physical`` is
-Spark's type name (``bigint``, ``timestamp_ntz``); CSV type inference is Spark's, and Spark's CSV
-reader reads an empty field (even a quoted ``""``) as NULL.
+Parquet float16 (``DATA_UNREADABLE`` with the fix); ``physical`` is Spark's type name
+(``bigint``, ``timestamp_ntz``); CSV type inference is Spark's, and Spark's CSV reader reads an
+empty field (even a quoted ``""``) as NULL.
+
+Parquet nanosecond timestamps, which Spark cannot read as such, are read for local files and
+directories as their int64 nanoseconds and cast back to microsecond timestamps, floored — the
+values the Arrow engine profiles — so both engines give the same profile
+(``airel.adapters.spark_jobs.parquet_nanos``). A remote path with such columns is still
+``DATA_UNREADABLE`` with the fix.
 """
 
 from __future__ import annotations
@@ -74,8 +80,11 @@ def profile_path_spark(
             fix="check the path (relative paths are resolved from the working directory)",
             details={"path": text},
         )
-    df = jobs.read(jobs.session_for(spark), text, fmt)
-    profile: Profile = jobs.profile_dataframe(df, options or ProfileOptions())
+    session = jobs.session_for(spark)
+    nanos = jobs.parquet_nanos(text) if fmt == "parquet" else {}
+    with jobs.nanos_as_long(session, bool(nanos)):  # the jobs read the file too
+        df = jobs.read(session, text, fmt, nanos)
+        profile: Profile = jobs.profile_dataframe(df, options or ProfileOptions())
     profile.source = {"path": text, "name": local.name or text, "format": fmt}
     if not remote and local.is_file():
         profile.source["size_bytes"] = local.stat().st_size

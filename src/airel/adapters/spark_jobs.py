@@ -27,24 +27,41 @@ conformance tolerance of 1e-9). Label co-moments are plain double sums, as on th
 Label statistics follow the shared semantics: co-moments for INT/FLOAT features, counts per
 category for BOOL/STRING features, never for the label column itself; TIMESTAMP/DATE columns get
 none.
+
+Nanosecond timestamps: Spark has no nanosecond type and refuses Parquet ``TIMESTAMP(NANOS)``.
+For a local Parquet file or directory, :func:`parquet_nanos` reads the footer (pyarrow) to find
+such top-level columns; the file is then read with ``spark.sql.legacy.parquet.nanosAsLong`` on
+(the column arrives as its int64 nanoseconds, the setting is restored afterwards by
+:func:`nanos_as_long`) and :func:`read` turns each back into a timestamp of **microseconds,
+floored** — what the Arrow engine profiles (``floor_divide(ns, 1000)``): UTC-adjusted columns as
+``timestamp``, the others as ``timestamp_ntz`` (same wall clock, no session zone involved).
+INT96 timestamps are Spark's own and need none of this.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from airel.adapters.arrow_engine import ProfileOptions
 from airel.adapters.spark_columns import (
+    EPOCH_NTZ,
     ColumnPlan,
     decode_sketch_key,
     plan_columns,
+    quoted,
     sketch_key,
 )
 from airel.domain.profile import (
@@ -61,6 +78,7 @@ from airel.errors import AirelError, Reason, StoreError, ValidationError
 
 ENGINE = "spark"
 INSTALL_FIX = "install the Spark extra: pip install 'airel[spark]' (and a Java 17+ runtime)"
+NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"  # read TIMESTAMP(NANOS) as int64
 
 
 def profile_dataframe(df: DataFrame, opts: ProfileOptions) -> Profile:
@@ -95,13 +113,88 @@ def profile_dataframe(df: DataFrame, opts: ProfileOptions) -> Profile:
     return Profile(rows=int(totals["rows"]), columns=columns, engine=ENGINE)
 
 
-def read(session: SparkSession, path: str, fmt: str) -> DataFrame:
-    """A DataFrame over a Parquet file/directory or a CSV file (header, inferred types)."""
+def read(
+    session: SparkSession, path: str, fmt: str, nanos: Mapping[str, bool] | None = None
+) -> DataFrame:
+    """A DataFrame over a Parquet file/directory or a CSV file (header, inferred types).
+
+    ``nanos`` (from :func:`parquet_nanos`, read inside :func:`nanos_as_long`) names the
+    nanosecond timestamp columns, which come back as floored microsecond timestamps.
+    """
     with translate_errors(path):
         if fmt == "csv":
             reader = session.read.options(header="true", inferSchema="true", nanValue="NaN")
             return reader.csv(path)
-        return session.read.parquet(path)
+        df = session.read.parquet(path)
+        return _micros_from_nanos(df, nanos) if nanos else df
+
+
+def parquet_nanos(path: str) -> dict[str, bool]:
+    """Top-level ``TIMESTAMP(NANOS)`` columns of a local Parquet file or dataset directory
+    (its first data file, as Spark infers a schema): name → adjusted to UTC.
+
+    Empty for remote paths and when the footer cannot be read — Spark's own read then reports
+    the problem.
+    """
+    if "://" in path:
+        return {}
+    try:
+        local = Path(path)
+        files = [path] if local.is_file() else pads.dataset(path, format="parquet").files[:1]
+        if not files:
+            return {}
+        parquet = pq.ParquetFile(files[0])
+    except (OSError, ValueError, pa.ArrowException):
+        return {}
+    arrow = parquet.schema_arrow
+    names = set(arrow.names)
+    out: dict[str, bool] = {}
+    for i in range(len(parquet.schema)):
+        column = parquet.schema.column(i)
+        if column.path not in names or column.physical_type != "INT64":
+            continue
+        if not pa.types.is_timestamp(arrow.field(column.path).type):
+            continue
+        logical = json.loads(column.logical_type.to_json())
+        if logical.get("Type") == "Timestamp" and logical.get("timeUnit") == "nanoseconds":
+            out[column.path] = bool(logical.get("isAdjustedToUTC"))
+    return out
+
+
+@contextmanager
+def nanos_as_long(session: SparkSession, enabled: bool) -> Iterator[None]:
+    """Read Parquet nanosecond timestamps as int64 while the block runs (when ``enabled``);
+    the session's own setting is restored afterwards."""
+    if not enabled:
+        yield
+        return
+    before = session.conf.get(NANOS_AS_LONG)
+    session.conf.set(NANOS_AS_LONG, "true")
+    try:
+        yield
+    finally:
+        session.conf.set(NANOS_AS_LONG, before or "false")
+
+
+def _micros_from_nanos(df: DataFrame, nanos: Mapping[str, bool]) -> DataFrame:
+    """Each int64 nanosecond column as a timestamp of its microseconds, floored (as Arrow)."""
+    columns: list[Column] = []
+    for field in df.schema.fields:
+        raw = F.col(quoted(field.name))
+        if field.name not in nanos or not isinstance(field.dataType, T.LongType):
+            columns.append(raw)
+            continue
+        thousand = F.lit(1000)
+        # floor(ns / 1000) without a double and without overflow: truncate, then step down
+        micros = F.expr(f"{quoted(field.name)} div 1000") - F.when(
+            (raw % thousand) < 0, F.lit(1)
+        ).otherwise(F.lit(0))
+        if nanos[field.name]:
+            value = F.timestamp_micros(micros)
+        else:
+            value = F.timestamp_add("MICROSECOND", micros, F.expr(EPOCH_NTZ))
+        columns.append(value.alias(field.name))
+    return df.select(*columns)
 
 
 def session_for(spark: SparkSession | None) -> SparkSession:
@@ -385,11 +478,16 @@ def translate_errors(path: str | None) -> Iterator[None]:
     except (PySparkException, java_error) as exc:
         first = _first_line(exc)
         fix = "check that the file is a complete, readable Parquet or CSV dataset"
-        if "NANOS" in first or "FLOAT16" in first:
+        if "FLOAT16" in first:
             fix = (
-                "Spark cannot read nanosecond timestamps or float16 from Parquet: rewrite the "
-                "file with microsecond timestamps (pyarrow: coerce_timestamps='us') and float32, "
-                "or profile it with the Arrow engine"
+                "Spark cannot read float16 from Parquet: rewrite the column as float32, or "
+                "profile the file with the Arrow engine"
+            )
+        elif "NANOS" in first:
+            fix = (
+                "airel reads nanosecond timestamps of local Parquet files only: copy the data "
+                "locally, rewrite it with microsecond timestamps (pyarrow: "
+                "coerce_timestamps='us'), or profile it with the Arrow engine"
             )
         raise ValidationError(
             Reason.DATA_UNREADABLE,

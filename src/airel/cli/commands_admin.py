@@ -8,6 +8,7 @@ import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
+from airel.domain.artifact import StagingReport
 from airel.domain.lineage import Direction
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -62,6 +63,16 @@ def config_show(as_json: JsonOpt = False) -> int:
     return output.EXIT_OK
 
 
+def _staging_line(report: StagingReport, verb: str) -> str:
+    removed = (
+        f"{report.removed_files} file(s), {report.removed_bytes:,} bytes {verb}; " if verb else ""
+    )
+    return (
+        f"staging: {removed}{report.stale_files} stale file(s), {report.stale_bytes:,} bytes "
+        f"left by interrupted ingests; {report.live} ingest(s) in progress"
+    )
+
+
 @command
 def artifact_verify(
     digest: Annotated[
@@ -69,18 +80,47 @@ def artifact_verify(
     ] = None,
     as_json: JsonOpt = False,
 ) -> int:
-    """Re-hash stored artifacts; exit 1 on any mismatch or missing blob."""
-    checks = client().verify_artifacts(digest)
-    bad = [c for c in checks if not c.ok]
+    """Re-hash stored artifacts; exit 1 on any mismatch or missing blob. Also reports the
+    staging files interrupted ingests left (count, bytes; removed by `airel artifact gc`)."""
+    report = client().artifact_report(digest)
+    bad = report.bad
     if as_json:
-        output.emit_json({"ok": not bad, "checked": len(checks), "checks": checks})
+        output.emit_json(
+            {
+                "ok": not bad,
+                "checked": len(report.checks),
+                "checks": report.checks,
+                "staging": report.staging,
+            }
+        )
     else:
-        for c in checks:
+        for c in report.checks:
             (output.ok if c.ok else output.fail)(
                 f"{c.digest}" + ("" if c.ok else f"  {c.problem} (found {c.actual})")
             )
-        output.out.print(f"{len(checks)} checked, {len(bad)} bad")
+        output.out.print(f"{len(report.checks)} checked, {len(bad)} bad")
+        output.out.print(_staging_line(report.staging, ""))
+        if report.staging.stale_files or report.staging.stale_bytes:
+            output.out.print("remove them with `airel artifact gc`")
     return output.EXIT_CHECK_FAILED if bad else output.EXIT_OK
+
+
+@command
+def artifact_gc(as_json: JsonOpt = False) -> int:
+    """Remove the staging files interrupted ingests left (never a running ingest's); exit 1
+    if a stale one could not be removed."""
+    report = client().collect_staging()
+    if as_json:
+        output.emit_json(report)
+    else:
+        for e in report.entries:
+            if e.removed:
+                output.ok(f"removed {e.name}: {e.files} file(s), {e.size:,} bytes")
+            elif not e.live:
+                output.fail(f"could not remove {e.name}: {e.files} file(s), {e.size:,} bytes")
+        output.out.print(_staging_line(report, "removed"))
+    stuck = any(not e.live and not e.removed for e in report.entries)
+    return output.EXIT_CHECK_FAILED if stuck else output.EXIT_OK
 
 
 @command
@@ -142,6 +182,7 @@ def register_commands(app: typer.Typer) -> None:
     config_app.command("show")(config_show)
     artifact_app.command("verify")(artifact_verify)
     artifact_app.command("list")(artifact_list)
+    artifact_app.command("gc")(artifact_gc)
     app.add_typer(db_app, name="db")
     app.add_typer(config_app, name="config")
     app.add_typer(artifact_app, name="artifact")

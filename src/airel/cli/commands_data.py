@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID
 
 from airel.cli import output
@@ -62,6 +63,8 @@ def profile(
         return output.EXIT_OK
     state = "profiled" if computed else "already profiled (reused)"
     output.ok(f"{source} {state}: {prof.rows:,} rows, {len(prof.columns)} columns")
+    for hint in prof.source.get("hints", []):
+        output.out.print(f"[yellow]hint[/]: {escape(str(hint))}")
     rows: list[list[Any]] = []
     for col in prof.columns.values():
         num = col.numeric

@@ -1,9 +1,9 @@
-"""Commands: ``eval compare|run|report|list`` (issue 4)."""
+"""Commands: ``eval compare|run|rejudge|report|list`` (issue 4)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,6 +27,15 @@ JudgeOpt = Annotated[
         help="OpenAI-compatible endpoint for judge evaluators (else AIREL_JUDGE_ENDPOINT)."
     ),
 ]
+JudgeConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Judge calls in flight at once (else AIREL_JUDGE_CONCURRENCY, default 4). The "
+        "judge's headers come from AIREL_JUDGE_HEADERS, AIREL_JUDGE_API_KEY or "
+        "AIREL_JUDGE_SECRETS_FILE, never from an option.",
+    ),
+]
 TARGET_HELP = "outputs file, py:module:function, http(s)://… or openai:http(s)://…"
 
 
@@ -48,8 +57,14 @@ def compare(
         str | None, typer.Option(help="LLM suites: model name for a chat endpoint candidate.")
     ] = None,
     judge_endpoint: JudgeOpt = None,
+    judge_concurrency: JudgeConcurrencyOpt = None,
     timeout: Annotated[
-        float, typer.Option(min=0.1, help="LLM suites: seconds per item and judge call.")
+        float,
+        typer.Option(
+            min=0.1,
+            help="LLM suites: seconds per item for the target call, the judge verdict "
+            "(retries included) and each plugin.",
+        ),
     ] = 30.0,
     report: Annotated[Path | None, typer.Option(help="Write the §8.4 report here.")] = None,
     release: ReleaseOpt = None,
@@ -69,6 +84,7 @@ def compare(
         candidate_model=candidate_model,
         judge_endpoint=judge_endpoint,
         timeout_s=timeout,
+        judge_concurrency=judge_concurrency,
     )
     record = outcome.record
     link_to_release(release, eval=record.record_id)
@@ -103,9 +119,15 @@ def run(
     label: Annotated[str, typer.Option(help="Name of the evaluated system version.")],
     model: Annotated[str | None, typer.Option(help="Model name for chat endpoints.")] = None,
     timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds per item and judge call.")
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds per item for the target call, the judge verdict (retries included) "
+            "and each plugin.",
+        ),
     ] = 30.0,
     judge_endpoint: JudgeOpt = None,
+    judge_concurrency: JudgeConcurrencyOpt = None,
     release: ReleaseOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
@@ -122,6 +144,7 @@ def run(
         model=model,
         timeout_s=timeout,
         judge_endpoint=judge_endpoint,
+        judge_concurrency=judge_concurrency,
     )
     record = outcome.record
     link_to_release(release, eval=record.record_id)
@@ -134,6 +157,59 @@ def run(
         output.out.print(outcome.markdown, markup=False)
         say_linked(release)
     return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
+
+
+def _rejudged(judgements: list[Any]) -> dict[str, Any]:
+    """Counts and the verdict of every item (raw request/response: see `eval report --json`)."""
+    verdicts = [j.verdict for j in judgements]
+    return {
+        "items": len(judgements),
+        "passed": verdicts.count("pass"),
+        "failed": verdicts.count("fail"),
+        "errored": verdicts.count("error"),
+        "judgements": [
+            {
+                "item_id": j.item_id,
+                "verdict": j.verdict,
+                "score": j.score,
+                "reason": j.reason,
+                "error": j.error,
+            }
+            for j in judgements
+        ],
+    }
+
+
+@command
+def rejudge(
+    record_id: Annotated[str, typer.Argument(help="A stored eval run or comparison.")],
+    as_json: JsonOpt = False,
+) -> int:
+    """Re-read a stored run's or comparison's raw judge responses with the current verdict
+    parser, without calling the judge endpoint; per evaluator (comparisons: baseline/REF and
+    candidate/REF) the verdicts pass, fail or error. Exit 1 when any item is an evaluator error
+    (unparseable, or its judge call failed), as `eval run` does; 2 for an unknown record or one
+    without judge verdicts. Example: airel eval rejudge "$(airel eval list --json | jq -r
+    '.[-1].record_id')" --json"""
+    judged = client().eval_rejudge(record_id)
+    summary = {name: _rejudged(items) for name, items in judged.items()}
+    errored = sum(s["errored"] for s in summary.values())
+    if as_json:
+        output.emit_json({"record_id": record_id, "errored": errored, "evaluators": summary})
+    else:
+        output.table(
+            f"re-judged {record_id[:19]}",
+            ["evaluator", "items", "pass", "fail", "error"],
+            [
+                (name, s["items"], s["passed"], s["failed"], s["errored"])
+                for name, s in summary.items()
+            ],
+        )
+        for name, s in summary.items():
+            for j in s["judgements"]:
+                if j["verdict"] == "error":
+                    output.out.print(f"✗ {name} {j['item_id']}: {j['error']}", markup=False)
+    return output.EXIT_CHECK_FAILED if errored else output.EXIT_OK
 
 
 @command
@@ -177,6 +253,7 @@ def register_commands(app: typer.Typer) -> None:
     """Attach these commands."""
     eval_app.command("compare")(compare)
     eval_app.command("run")(run)
+    eval_app.command("rejudge")(rejudge)
     eval_app.command("report")(report)
     eval_app.command("list")(list_)
     app.add_typer(eval_app, name="eval")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 class ArtifactType(StrEnum):
@@ -34,3 +34,71 @@ class BlobCheck(BaseModel):
     ok: bool
     actual: str | None = None  # the digest found when it differs; None when the blob is missing
     problem: str | None = None  # "missing", "mismatch", "tree-member-missing", …
+
+
+class StagingEntry(BaseModel):
+    """One entry under the artifact store's ``tmp/``: an ingest's staging directory (or a
+    stray file) with the blobs it was writing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    files: int = Field(ge=0)
+    size: int = Field(ge=0, description="bytes")
+    age_seconds: float  # since its newest file was last written
+    live: bool  # a live writer holds its lock (or, unlocked kinds, younger than the grace period)
+    removed: bool = False
+
+
+class StagingReport(BaseModel):
+    """What is left under ``tmp/``: stale staging of interrupted ingests, and live ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entries: tuple[StagingEntry, ...] = ()
+
+    # pydantic's documented way to serialise a property (mypy does not know a decorated
+    # property; https://docs.pydantic.dev/latest/concepts/fields/#the-computed_field-decorator)
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stale_files(self) -> int:
+        """Files of stale staging still on disk."""
+        return sum(e.files for e in self.entries if not e.live and not e.removed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stale_bytes(self) -> int:
+        """Bytes of stale staging still on disk."""
+        return sum(e.size for e in self.entries if not e.live and not e.removed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def removed_files(self) -> int:
+        """Files of stale staging this call removed."""
+        return sum(e.files for e in self.entries if e.removed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def removed_bytes(self) -> int:
+        """Bytes of stale staging this call removed."""
+        return sum(e.size for e in self.entries if e.removed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def live(self) -> int:
+        """Staging areas of writers that are still running."""
+        return sum(1 for e in self.entries if e.live)
+
+
+class ArtifactReport(BaseModel):
+    """``airel artifact verify``: every blob re-hashed, and what interrupted ingests left."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    checks: tuple[BlobCheck, ...]
+    staging: StagingReport
+
+    @property
+    def bad(self) -> list[BlobCheck]:
+        """The checks that failed."""
+        return [c for c in self.checks if not c.ok]

@@ -1,8 +1,10 @@
-"""Use case: re-hash stored artifacts and report mismatches (B2, ``airel artifact verify``)."""
+"""Use cases: re-hash stored artifacts and report mismatches (B2, ``airel artifact verify``);
+report and collect what interrupted ingests left under the store's ``tmp/``
+(``airel artifact gc``)."""
 
 from __future__ import annotations
 
-from airel.domain.artifact import BlobCheck
+from airel.domain.artifact import ArtifactReport, BlobCheck, StagingReport
 from airel.domain.canonical import check_digest
 from airel.errors import NotFoundError, Reason
 from airel.services.context import Context
@@ -26,3 +28,18 @@ def verify_artifacts(ctx: Context, digest: str | None = None) -> list[BlobCheck]
     for d in digests:
         checks.extend(ctx.blobs.verify(d))
     return checks
+
+
+def artifact_report(ctx: Context, digest: str | None = None) -> ArtifactReport:
+    """Re-hash recorded artifacts, and count the staging interrupted ingests left behind."""
+    checks = verify_artifacts(ctx, digest)
+    return ArtifactReport(checks=tuple(checks), staging=ctx.blobs.staging())
+
+
+def collect_staging(ctx: Context) -> StagingReport:
+    """Remove stale staging (never a live writer's); report what was removed and what is left.
+
+    Only files under the artifact store's ``tmp/`` are touched — no blob, no database record —
+    so there is nothing to audit.
+    """
+    return ctx.blobs.staging(collect=True)

@@ -5,25 +5,37 @@ registered version (a missing parent is refused, never left dangling), content-h
 artifact into the blob store, and then — in one transaction with its audit entry — records the
 version and its lineage edges. Registering the same content again is a no-op; different
 content under an existing version is a conflict, and nothing is written.
+
+A dataset's or eval dataset's artifact is also *read*, cheaply (R2, E1): its Parquet or Arrow
+footer, or a CSV's dialect and header (:mod:`airel.adapters.data_probe`). An unreadable file
+(DATA_UNREADABLE), or a declared ``row_count`` / ``schema`` that differs from the file
+(:mod:`airel.domain.data_shape`), is refused before anything is stored; what was read is kept
+as the version's ``data_shape`` field. The source is read first, to fail before a long hash,
+and the staged copy is read again before it is committed, so the stored shape is that of the
+stored bytes.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from airel.adapters.blobs import hash_file, tree_manifest
+from airel.adapters.data_probe import probe_files
 from airel.adapters.documents import Document, load_document
-from airel.domain.artifact import ArtifactRef
+from airel.domain.artifact import ArtifactRef, ArtifactType
 from airel.domain.canonical import canonical_bytes, digest_bytes
 from airel.domain.components import (
     KIND_SPECS,
     ComponentKey,
     ComponentKind,
     ComponentVersion,
+    DatasetSpec,
+    EvalDatasetSpec,
     ModelSpec,
     TextSpec,
     ToolSchemaSpec,
@@ -34,6 +46,7 @@ from airel.domain.components import (
 from airel.domain.components import (
     _Spec as Spec,
 )
+from airel.domain.data_shape import DataShape, check_declared, declared_mismatch
 from airel.domain.featurespec import parse_feature_spec
 from airel.domain.lineage import REFERENCE_RELATIONS, Edge, Relation
 from airel.domain.validation import parse_record
@@ -49,6 +62,7 @@ from airel.store.contract import ReadTx, WriteTx
 from airel.store.sql import utc_now
 
 ENVELOPE = ("kind", "name", "version", "artifact", "artifact_hash")
+SHAPE_FIELD = "data_shape"  # what registration read from a dataset's artifact
 
 
 @dataclass(frozen=True)
@@ -186,6 +200,37 @@ def _fields(ctx: Context, spec: Spec, base: Path) -> dict[str, Any]:
     return fields
 
 
+def _read_shape(
+    spec: DatasetSpec | EvalDatasetSpec, files: Sequence[tuple[str, Path]], directory: bool
+) -> DataShape:
+    """Read the artifact's footer / header and check the spec's declared rows and schema."""
+    assert spec.artifact is not None
+    shape = probe_files(files, directory=directory, label=spec.artifact)
+    schema = spec.schema_ if isinstance(spec, DatasetSpec) else None
+    problems = check_declared(shape, row_count=spec.row_count, schema=schema)
+    if problems:
+        kind = "dataset" if isinstance(spec, DatasetSpec) else "eval_dataset"
+        raise declared_mismatch(f"{kind} {spec.name}:{spec.version}", shape, problems)
+    return shape
+
+
+def _source_shape(ctx: Context, spec: Spec, base: Path) -> DataShape | None:
+    """The checked shape of a data artifact read at its source (None for other kinds)."""
+    if not isinstance(spec, (DatasetSpec, EvalDatasetSpec)) or spec.artifact is None:
+        return None
+    source = ctx.blobs.resolve_source(base, spec.artifact)
+    if not source.is_dir():
+        return _read_shape(spec, [(spec.artifact, source)], directory=False)
+    files: list[tuple[str, Path]] = []
+    for top, dirs, names in os.walk(source):  # symlinks are not followed
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(top, name)
+            if path.is_file() and not path.is_symlink():
+                files.append((path.relative_to(source).as_posix(), path))
+    return _read_shape(spec, files, directory=True)
+
+
 def _resolve_parents(
     tx: ReadTx, spec: Spec, kind: ComponentKind
 ) -> tuple[list[Edge], tuple[str, ...]]:
@@ -239,6 +284,9 @@ def register_component(
     base = base_dir or path.parent
     _kind_checks(spec, kind)
     fields = _fields(ctx, spec, base)
+    shape = _source_shape(ctx, spec, base)  # refuses unreadable data before a long hash
+    if shape is not None:
+        fields[SHAPE_FIELD] = shape.as_field()
     key = ComponentKey(kind, spec.name, spec.version)
 
     with ctx.store.read() as tx:
@@ -263,6 +311,8 @@ def register_component(
         )
         if spec.artifact and artifact is None:
             raise _conflict(key, existing, "artifact content differs")
+        if SHAPE_FIELD not in existing.fields:  # registered before airel read data shapes
+            fields.pop(SHAPE_FIELD, None)
         digest = content_digest(kind, spec.name, spec.version, fields, artifact, parents)
         if digest == existing.digest:
             return Registered(existing, created=False)
@@ -270,9 +320,21 @@ def register_component(
 
     artifact_ref: ArtifactRef | None = None
     if spec.artifact is not None:
+        staged: list[DataShape] = []
+
+        def inspect(files: Sequence[tuple[str, Path]], artifact_type: ArtifactType) -> None:
+            assert isinstance(spec, (DatasetSpec, EvalDatasetSpec))
+            staged.append(_read_shape(spec, files, artifact_type is ArtifactType.TREE))
+
         artifact_ref = ctx.blobs.ingest(
-            base, spec.artifact, expected=spec.artifact_hash, on_progress=on_progress
+            base,
+            spec.artifact,
+            expected=spec.artifact_hash,
+            on_progress=on_progress,
+            inspect=inspect if shape is not None else None,
         )
+        if staged:  # the shape of the bytes stored, read from the staged copy
+            fields[SHAPE_FIELD] = staged[0].as_field()
     digest = content_digest(kind, spec.name, spec.version, fields, artifact_ref, parents)
     version = ComponentVersion(
         kind=kind,

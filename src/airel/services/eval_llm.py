@@ -33,6 +33,7 @@ from airel.domain.evalsuite import EvalSuite, EvalTask
 from airel.errors import Reason, ValidationError
 from airel.services.context import Context
 from airel.services.eval_llm_side import (
+    JudgeConfig,
     LlmEvaluator,
     SideRun,
     call_stats,
@@ -112,11 +113,11 @@ def run_llm_suite(
     label: str,
     model: str | None = None,
     timeout_s: float = 30.0,
-    judge_endpoint: str | None = None,
+    judge: JudgeConfig | None = None,
 ) -> EvalOutcome:
     """Evaluate ``target`` on every case of an LLM suite; store the run (kind ``run``)."""
     suite = load_llm_suite(ctx, suite_path, use="use `airel eval compare` for classifier suites")
-    evaluators = resolve_evaluators(ctx, suite, judge_endpoint=judge_endpoint)
+    evaluators = resolve_evaluators(ctx, suite, judge=judge)
     loaded = load_datasets(ctx, suite)
     datasets: list[dict[str, Any]] = []
     critical: list[dict[str, Any]] = []
@@ -128,7 +129,6 @@ def run_llm_suite(
             ds,
             target,
             evaluators,
-            judge_endpoint=judge_endpoint,
             model=model,
             timeout_s=timeout_s,
         )
@@ -192,6 +192,18 @@ def stored_judgements(body: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]
 
 
 def rejudge_record(ctx: Context, record_id: str) -> dict[str, list[Judgement]]:
-    """Re-read a stored record's raw judge responses (the judge endpoint is not called)."""
+    """Re-read a stored record's raw judge responses (the judge endpoint is not called).
+
+    A record without stored judgements (a classifier record, or a suite without a judge
+    evaluator) is refused: there is nothing to re-judge."""
     record = get_record(ctx, record_id)
-    return {name: rejudge(items) for name, items in stored_judgements(record.body).items()}
+    stored = stored_judgements(record.body)
+    if not stored:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"eval record {record.record_id} has no stored judge verdicts to re-judge",
+            fix="re-judge a run or comparison of a suite with a judge evaluator "
+            "(`airel eval list` shows the records)",
+            details={"record_id": record.record_id, "kind": record.kind},
+        )
+    return {name: rejudge(items) for name, items in stored.items()}

@@ -26,7 +26,13 @@ from airel.services.eval_llm import (
     load_llm_suite,
     threshold_verdicts,
 )
-from airel.services.eval_llm_side import call_stats, load_datasets, resolve_evaluators, run_side
+from airel.services.eval_llm_side import (
+    JudgeConfig,
+    call_stats,
+    load_datasets,
+    resolve_evaluators,
+    run_side,
+)
 from airel.services.evaluation import MAX_EXAMPLES, EvalOutcome, load_suite, save_record
 
 SIDES = ("baseline", "candidate")
@@ -60,13 +66,13 @@ def compare_llm(
     candidate_label: str = "candidate",
     baseline_model: str | None = None,
     candidate_model: str | None = None,
-    judge_endpoint: str | None = None,
+    judge: JudgeConfig | None = None,
     timeout_s: float = 30.0,
 ) -> EvalOutcome:
     """Run both targets on every suite dataset, compare them per slice, store the report."""
     suite = load_llm_suite(ctx, suite_path, use="classifier suites compare prediction files")
     check_slices(suite.slices)
-    evaluators = resolve_evaluators(ctx, suite, judge_endpoint=judge_endpoint)
+    evaluators = resolve_evaluators(ctx, suite, judge=judge)
     loaded = load_datasets(ctx, suite)
     targets = {"baseline": (baseline, baseline_model), "candidate": (candidate, candidate_model)}
     boot = suite.bootstrap
@@ -83,7 +89,6 @@ def compare_llm(
                 ds,
                 target,
                 evaluators,
-                judge_endpoint=judge_endpoint,
                 model=model,
                 timeout_s=timeout_s,
             )

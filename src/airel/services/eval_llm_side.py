@@ -6,8 +6,13 @@ stored: unregistered evaluators or datasets, a judge without an endpoint, a plug
 installed (``PLUGIN_NOT_FOUND``), a rule evaluator naming no known rule.
 
 Per item, an output that is an error or a timeout fails every rule and every evaluator; a judge
-whose call fails or whose verdict cannot be parsed, and a plugin that raises or returns nonsense,
-are evaluator errors for that item. None of these is ever a pass.
+whose call fails (retries exhausted, out of time) or whose verdict cannot be parsed, and a plugin
+that raises, hangs past the per-item timeout or returns nonsense, are evaluator errors for that
+item. None of these is ever a pass.
+
+The judge endpoint is deployment configuration (:class:`JudgeConfig`): its URL, where its
+authentication headers come from (environment or a secrets file, resolved once when a suite
+uses a judge; never from the suite, never stored) and how many calls run at once.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ import numpy as np
 from airel.adapters.eval_plugins import Evaluator, load_plugin, run_evaluator
 from airel.adapters.eval_predictions import read_predictions
 from airel.adapters.eval_targets import Call, call_entry_point, call_http, chat_url, check_url
-from airel.adapters.llm_judge import judge
+from airel.adapters.judge_auth import JudgeAuth
+from airel.adapters.llm_judge import DEFAULT_CONCURRENCY, RetryPolicy, judge
 from airel.domain.components import ComponentKind, ComponentVersion, EvalRole
 from airel.domain.eval_cases import (
     EvalCase,
@@ -46,6 +52,26 @@ RULE_CHECKS: tuple[str, ...] = tuple(r.value for r in RuleId)
 
 
 @dataclass(frozen=True)
+class JudgeConfig:
+    """How judge evaluators reach their endpoint (settings and arguments, never the suite)."""
+
+    endpoint: str | None = None
+    auth: JudgeAuth = field(default_factory=JudgeAuth)
+    concurrency: int = DEFAULT_CONCURRENCY
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class JudgeEndpoint:
+    """A checked judge endpoint with its resolved headers (kept out of ``repr``)."""
+
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+    concurrency: int
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True)
 class LlmEvaluator:
     """A registered evaluator a suite names, resolved and ready to run."""
 
@@ -53,6 +79,7 @@ class LlmEvaluator:
     threshold: PassThreshold
     rule: RuleId | None = None  # a rule evaluator: the deterministic rule it stands for
     plugin: Evaluator | dict[str, Any] | None = None  # a plugin, or why it could not load
+    judge: JudgeEndpoint | None = None  # a judge: the endpoint it is called at
 
     @property
     def ref(self) -> str:
@@ -89,9 +116,12 @@ class LlmEvaluator:
 
 
 def resolve_evaluators(
-    ctx: Context, suite: EvalSuite, *, judge_endpoint: str | None
+    ctx: Context, suite: EvalSuite, *, judge: JudgeConfig | None = None
 ) -> list[LlmEvaluator]:
-    """The suite's evaluators, checked: judge endpoint present, plugins installed, rules known."""
+    """The suite's evaluators, checked: judge endpoint present (and its headers readable),
+    plugins installed, rules known."""
+    config = judge or JudgeConfig()
+    endpoint: JudgeEndpoint | None = None
     components: list[ComponentVersion] = []
     with ctx.store.read() as tx:
         for ref in suite.evaluators:
@@ -104,8 +134,11 @@ def resolve_evaluators(
         fields = comp.fields
         kind = fields["evaluator_type"]
         if kind == "judge":
-            _check_judge(comp, judge_endpoint)
-            out.append(LlmEvaluator(comp, parse_pass_threshold(fields.get("thresholds", {}))))
+            _check_judge(comp, config.endpoint)
+            if endpoint is None:
+                endpoint = _endpoint(config)
+            threshold = parse_pass_threshold(fields.get("thresholds", {}))
+            out.append(LlmEvaluator(comp, threshold, judge=endpoint))
         elif kind == "plugin":
             plugin = load_plugin(str(fields["entry_point"]))  # PLUGIN_NOT_FOUND raises here
             threshold = parse_pass_threshold(fields.get("thresholds", {}))
@@ -147,6 +180,22 @@ def _check_judge(comp: ComponentVersion, endpoint: str | None) -> None:
             details={"evaluator": comp.key.ref},
         )
     check_url(chat_url(endpoint))
+
+
+def _endpoint(config: JudgeConfig) -> JudgeEndpoint:
+    """The endpoint with its headers read now, before any target is called."""
+    if isinstance(config.concurrency, bool) or config.concurrency < 1:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"judge concurrency must be at least 1, not {config.concurrency!r}",
+            fix="pass --judge-concurrency N (or set AIREL_JUDGE_CONCURRENCY) with N >= 1",
+        )
+    return JudgeEndpoint(
+        url=str(config.endpoint),
+        headers=config.auth.resolve(),
+        concurrency=config.concurrency,
+        retry=config.retry,
+    )
 
 
 @dataclass(frozen=True)
@@ -272,7 +321,9 @@ def _no_output(output: Output) -> dict[str, Any]:
     return {"passed": False, "status": "no_output", "detail": f"no output: {output.error}"}
 
 
-def _run_plugin(ev: LlmEvaluator, ds: SuiteDataset, outputs: list[Output]) -> list[dict[str, Any]]:
+def _run_plugin(
+    ev: LlmEvaluator, ds: SuiteDataset, outputs: list[Output], *, timeout_s: float
+) -> list[dict[str, Any]]:
     verdicts = []
     for row, output in zip(ds.rows, outputs, strict=True):
         if output.error is not None:
@@ -281,7 +332,9 @@ def _run_plugin(ev: LlmEvaluator, ds: SuiteDataset, outputs: list[Output]) -> li
         if isinstance(ev.plugin, dict) or ev.plugin is None:
             result = dict(ev.plugin or {"passed": False, "status": "error"})
         else:
-            result = run_evaluator(ev.plugin, row, _output_dict(output), name=ev.ref)
+            result = run_evaluator(
+                ev.plugin, row, _output_dict(output), name=ev.ref, timeout_s=timeout_s
+            )
         result = _jsonable(result)
         status = "ok" if result.get("status") == "ok" else "error"
         verdicts.append(
@@ -300,7 +353,7 @@ def _run_judge(
     ds: SuiteDataset,
     outputs: list[Output],
     *,
-    endpoint: str,
+    endpoint: JudgeEndpoint,
     timeout_s: float,
 ) -> list[dict[str, Any]]:
     fields = ev.component.fields
@@ -313,11 +366,14 @@ def _run_judge(
     judged = judge(
         items,
         texts,
-        endpoint=endpoint,
+        endpoint=endpoint.url,
         model=str(fields["judge_model_name"]),
         prompt_template=str(fields["prompt_template"]),
         rubric=str(fields.get("rubric") or ""),
         timeout_s=timeout_s,
+        headers=endpoint.headers,
+        retry=endpoint.retry,
+        concurrency=endpoint.concurrency,
     )
     by_id = {j.item_id: j for j in judged}
     verdicts = []
@@ -419,19 +475,19 @@ def run_side(
     target: str,
     evaluators: list[LlmEvaluator],
     *,
-    judge_endpoint: str | None,
     model: str | None,
     timeout_s: float,
 ) -> SideRun:
-    """Call the target on the dataset's cases; run the rules and every executable evaluator."""
+    """Call the target on the dataset's cases; run the rules and every executable evaluator.
+
+    ``timeout_s`` bounds each item's target call, each item's judge verdict (retries included)
+    and each plugin evaluation."""
     outputs, calls = call_target(target, ds.cases, model=model, timeout_s=timeout_s)
     rules = evaluate_batch(ds.cases, outputs)
     verdicts: dict[str, list[dict[str, Any]]] = {}
     for ev in evaluators:
-        if ev.kind == "judge" and judge_endpoint:
-            verdicts[ev.ref] = _run_judge(
-                ev, ds, outputs, endpoint=judge_endpoint, timeout_s=timeout_s
-            )
+        if ev.kind == "judge" and ev.judge is not None:
+            verdicts[ev.ref] = _run_judge(ev, ds, outputs, endpoint=ev.judge, timeout_s=timeout_s)
         elif ev.kind == "plugin":
-            verdicts[ev.ref] = _run_plugin(ev, ds, outputs)
+            verdicts[ev.ref] = _run_plugin(ev, ds, outputs, timeout_s=timeout_s)
     return SideRun(outputs, calls, rules, verdicts)

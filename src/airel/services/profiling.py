@@ -6,6 +6,10 @@ local file or directory the CLI user names. Its profile is stored under (content
 profile options) and reused: validating ten candidates against one reference profiles the
 reference once. Multi-file sources (a directory, a tree artifact of Parquet parts) are
 profiled file by file and merged — profiles are mergeable by construction.
+
+CSV is read comma-delimited. A CSV that comes out as a single column whose name holds another
+delimiter (``a;b;c``) gets a hint naming that delimiter in the profile's ``source.hints``
+(shown by ``airel profile``), instead of a silently useless one-column profile.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from airel.adapters.arrow_engine import ProfileOptions, profile_path
 from airel.adapters.arrow_sources import Source
 from airel.adapters.blobs import hash_file, tree_manifest
+from airel.adapters.data_probe import csv_delimiter_hint
 from airel.domain.canonical import canonical_bytes, digest_bytes, digest_of
 from airel.domain.components import ComponentKind, ComponentVersion
 from airel.domain.evidence import ProfileRecord
@@ -192,13 +197,21 @@ def compute(
 ) -> Profile:
     """Profile every file of the source and merge (no store access)."""
     profile: Profile | None = None
+    hints: list[str] = []
     for path, fmt in source.files:
         part = profile_path(path, options, fmt=fmt, on_progress=on_progress)
+        if fmt == "csv":
+            label = source.label if len(source.files) == 1 else f"{source.label} ({path.name})"
+            hint = csv_delimiter_hint(path, label, list(part.columns))
+            if hint is not None and hint not in hints:
+                hints.append(hint)
         profile = part if profile is None else profile.merge(part)
     assert profile is not None
     profile.source.update(
         {"label": source.label, "digest": source.digest, "files": len(source.files)}
     )
+    if hints:
+        profile.source["hints"] = hints
     return profile
 
 
