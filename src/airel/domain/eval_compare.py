@@ -29,10 +29,10 @@ point delta past the line whose CI crosses it is reported as a ``possible`` regr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -173,37 +173,62 @@ def _regression(d: DeltaCI, direction: Direction, materiality: float) -> str | N
     return "possible" if point < -materiality else None
 
 
-def _judge(t: Threshold, res: SliceResult | None, use_ci: bool, min_items: int) -> ThresholdOutcome:
-    def inconclusive(why: str) -> ThresholdOutcome:
-        return ThresholdOutcome(t, Outcome.INCONCLUSIVE, None, why)
+class _Counted(Protocol):
+    """A slice's result: how many items it holds (and metrics the caller reads)."""
 
+    @property
+    def n(self) -> int:
+        """Items in the slice."""
+        ...
+
+
+_R = TypeVar("_R", bound=_Counted)
+
+
+def judge_threshold(
+    t: Threshold, res: _R | None, min_items: int, observe: Callable[[_R], float | str]
+) -> ThresholdOutcome:
+    """The verdict of one threshold, shared by comparisons and single runs.
+
+    An unknown slice or one with fewer than ``min_items`` items is inconclusive; otherwise
+    ``observe`` returns the number to judge (the pessimistic end of a CI where one is used) or
+    the reason there is none, which is inconclusive too — never a pass. A change threshold on a
+    lower-is-better metric passes when the change is at most ``-value``.
+    """
     if res is None:
-        return inconclusive("unknown slice")
+        return ThresholdOutcome(t, Outcome.INCONCLUSIVE, None, "unknown slice")
     if res.n < min_items:
-        return inconclusive(f"fewer than {min_items} items")
-    d = res.metrics.get(t.metric)
-    if d is None:
-        return inconclusive("metric not computed")
+        return ThresholdOutcome(t, Outcome.INCONCLUSIVE, None, f"fewer than {min_items} items")
+    observed = observe(res)
+    if isinstance(observed, str):
+        return ThresholdOutcome(t, Outcome.INCONCLUSIVE, None, observed)
     higher = t.resolved_direction() is Direction.HIGHER_IS_BETTER
-    ci: tuple[float | None, float | None]
-    if t.kind is ThresholdKind.ABSOLUTE:
-        value, ci = d.b, (None, None)
-    elif t.kind is ThresholdKind.MIN_ABSOLUTE_CHANGE:
-        value, ci = d.delta, (d.low, d.high)
-    else:
-        value, ci = d.rel_delta, (d.rel_low, d.rel_high)
-    if value.value is None:
-        return inconclusive(value.reason or "undefined")
-    observed: float | None = value.value
-    if use_ci and t.kind is not ThresholdKind.ABSOLUTE:
-        observed = ci[0] if higher else ci[1]  # the pessimistic end of the CI
-    if observed is None:
-        return inconclusive("no confidence interval")
-    if t.kind is ThresholdKind.ABSOLUTE:
-        ok = observed >= t.value if higher else observed <= t.value
-    else:
-        ok = observed >= t.value if higher else observed <= -t.value
+    bound = t.value if higher or t.kind is ThresholdKind.ABSOLUTE else -t.value
+    ok = observed >= bound if higher else observed <= bound
     return ThresholdOutcome(t, Outcome.PASSED if ok else Outcome.FAILED, observed)
+
+
+def _judge(t: Threshold, res: SliceResult | None, use_ci: bool, min_items: int) -> ThresholdOutcome:
+    def observe(r: SliceResult) -> float | str:
+        d = r.metrics.get(t.metric)
+        if d is None:
+            return "metric not computed"
+        ci: tuple[float | None, float | None]
+        if t.kind is ThresholdKind.ABSOLUTE:
+            value, ci = d.b, (None, None)
+        elif t.kind is ThresholdKind.MIN_ABSOLUTE_CHANGE:
+            value, ci = d.delta, (d.low, d.high)
+        else:
+            value, ci = d.rel_delta, (d.rel_low, d.rel_high)
+        if value.value is None:
+            return value.reason or "undefined"
+        if not use_ci or t.kind is ThresholdKind.ABSOLUTE:
+            return value.value
+        higher = t.resolved_direction() is Direction.HIGHER_IS_BETTER
+        pessimistic = ci[0] if higher else ci[1]  # the pessimistic end of the CI
+        return "no confidence interval" if pessimistic is None else pessimistic
+
+    return judge_threshold(t, res, min_items, observe)
 
 
 def _check_slices(slices: Mapping[str, Any], n: int) -> dict[str, np.ndarray[Any, Any]]:

@@ -32,6 +32,7 @@ from airel.domain.eval_compare import (
     ThresholdKind,
     ThresholdOutcome,
     check_slices,
+    judge_threshold,
 )
 from airel.domain.eval_metrics import Direction, check_inputs, metric_def
 from airel.errors import Reason, ValidationError
@@ -85,24 +86,18 @@ class SingleRun:
 
 
 def _judge(t: Threshold, res: RunSlice | None, min_items: int) -> ThresholdOutcome:
-    def inconclusive(why: str) -> ThresholdOutcome:
-        return ThresholdOutcome(t, Outcome.INCONCLUSIVE, None, why)
+    def observe(r: RunSlice) -> float | str:
+        m = r.metrics.get(t.metric)
+        if m is None:
+            return "metric not computed"
+        if m.value.value is None:
+            return m.value.reason or "undefined"
+        if m.ci is None:
+            return "no confidence interval"
+        higher = t.resolved_direction() is Direction.HIGHER_IS_BETTER
+        return m.ci[0] if higher else m.ci[1]  # the pessimistic end of the CI
 
-    if res is None:
-        return inconclusive("unknown slice")
-    if res.n < min_items:
-        return inconclusive(f"fewer than {min_items} items")
-    m = res.metrics.get(t.metric)
-    if m is None:
-        return inconclusive("metric not computed")
-    if m.value.value is None:
-        return inconclusive(m.value.reason or "undefined")
-    if m.ci is None:
-        return inconclusive("no confidence interval")
-    higher = t.resolved_direction() is Direction.HIGHER_IS_BETTER
-    observed = m.ci[0] if higher else m.ci[1]  # the pessimistic end of the CI
-    ok = observed >= t.value if higher else observed <= t.value
-    return ThresholdOutcome(t, Outcome.PASSED if ok else Outcome.FAILED, observed)
+    return judge_threshold(t, res, min_items, observe)
 
 
 def evaluate_single(
