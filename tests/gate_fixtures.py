@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airel.client import Client
-from airel.domain.approvals import Role, parse_role
 from airel.domain.canonical import digest_of
 from airel.domain.evidence import EvalRecord, ValidationRun
 from airel.store.contract import WriteTx
 from airel.store.sql import utc_now
 
 V1, V2 = "FRAUD-2026-001", "FRAUD-2026-002"
+FIRST = "first release of the use case: nothing earlier to roll back to"  # --allow-incomplete
 SCOPE = """
 scope:
   approved_use: [score card-not-present authorisations]
@@ -66,19 +66,22 @@ def now() -> datetime:
 
 def freeze_pair(client: Client, bundle_yaml: Callable[..., str], write: Callable[..., Any]) -> str:
     """Freeze V1 (model 1.0.0) and V2 (model 2.0.0, rolls back to V1), both with a scope."""
-    client.create_bundle(write("v1.yaml", bundle_yaml() + SCOPE))
+    client.create_bundle(
+        write("v1.yaml", bundle_yaml() + SCOPE), freeze=True, allow_incomplete=FIRST
+    )
     v2 = bundle_yaml(release_id=V2, model_version="2.0.0", rollback_target=V1)
-    client.create_bundle(write("v2.yaml", v2 + SCOPE))
+    client.create_bundle(write("v2.yaml", v2 + SCOPE), freeze=True)
     return V2
 
 
 def as_actor(client: Client, name: str, *roles: str) -> Client:
-    """A client on the same store acting as ``name``, holding ``roles``."""
-    held: dict[str, frozenset[Role]] = {
-        **client.settings.identities,
-        name: frozenset(parse_role(r) for r in roles),
-    }
-    return Client(dataclasses.replace(client.settings, actor=name, identities=held))
+    """A client on the same store acting as ``name``, granted ``roles`` in the store by one
+    of its administrators (G6)."""
+    admin = client.role_grants(role="admin")[0].identity
+    with Client(dataclasses.replace(client.settings, actor=admin)) as granter:
+        for role in roles:
+            granter.grant_role(name, role)
+    return Client(dataclasses.replace(client.settings, actor=name))
 
 
 def store_validation(client: Client, *, findings: list[dict[str, Any]] | None = None) -> str:

@@ -31,6 +31,8 @@ Render = Callable[..., str]
 
 MiB = 1024 * 1024
 RELEASE = "FRAUD-2026-001"
+# Tier 1 needs a rollback target the first release cannot have: freezing records why (B3).
+INCOMPLETE_OK = "test release: completeness is not what is under test"
 
 
 def audit_count(client: Client) -> int:
@@ -45,7 +47,7 @@ def snapshot(client: Client) -> tuple[int, list[str], set[str]]:
 
 
 def freeze(client: Client, write: Write, text: str, name: str = "release.yaml") -> Frozen:
-    return client.create_bundle(write(name, text))
+    return client.create_bundle(write(name, text), freeze=True, allow_incomplete=INCOMPLETE_OK)
 
 
 def by_component(changes: list[ComponentChange]) -> dict[str, ComponentChange]:
@@ -280,7 +282,12 @@ def test_abbreviated_artifact_hash_prefix_is_accepted(
 def test_dry_run_writes_nothing(fraud_registry: Client, bundle_yaml: Render, write: Write) -> None:
     """B2: a dry run resolves and reports but stores no bundle, edge or audit entry."""
     state = snapshot(fraud_registry)
-    dry = fraud_registry.create_bundle(write("release.yaml", bundle_yaml()), dry_run=True)
+    dry = fraud_registry.create_bundle(
+        write("release.yaml", bundle_yaml()),
+        freeze=True,
+        allow_incomplete=INCOMPLETE_OK,
+        dry_run=True,
+    )
     assert dry.dry_run is True
     assert dry.created is False
     assert snapshot(fraud_registry) == state
@@ -289,7 +296,7 @@ def test_dry_run_writes_nothing(fraud_registry: Client, bundle_yaml: Render, wri
     assert info.value.reason is Reason.RELEASE_NOT_FOUND
     downstream = fraud_registry.lineage("dataset/FRAUD-TRAIN:1", direction="downstream")
     assert downstream.releases() == []
-    real = fraud_registry.create_bundle(write("release.yaml", bundle_yaml()))
+    real = freeze(fraud_registry, write, bundle_yaml())
     assert real.created is True
     assert real.bundle.digest == dry.bundle.digest  # the dry run predicted the identity
 

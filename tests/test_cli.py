@@ -275,6 +275,7 @@ def _bad_inputs(project: Path) -> dict[str, tuple[list[str], str]]:
             [
                 "bundle",
                 "create",
+                "--freeze",
                 put(
                     "rb.yaml",
                     (
@@ -371,7 +372,9 @@ def test_usage_error_is_exit_2(project: Path) -> None:
 def test_bundle_create_exit_codes_and_tamper(
     store: Path, write: Callable[[str, str], Path]
 ) -> None:
-    """B3: an incomplete Tier 1 bundle is frozen but exits 1; verify catches a tampered blob."""
+    """B1/B3: an incomplete Tier 1 bundle is stored as a draft (exit 0, findings shown); its
+    freeze is refused (exit 1) until --allow-incomplete says why; verify catches a tampered
+    blob."""
     write(
         "release.yaml",
         """
@@ -384,9 +387,14 @@ def test_bundle_create_exit_codes_and_tamper(
     """,
     )
     code, data = cli(store, "bundle", "create", "release.yaml", "--json")
-    assert code == 1
+    assert (code, data["state"], data["created"]) == (0, "draft", True)
     reasons = {f["reason"] for f in data["completeness"]["findings"]}
     assert {"BUNDLE_NO_ROLLBACK_TARGET", "BUNDLE_NO_TRAINING_SNAPSHOT"} <= reasons
+    code, data = cli(store, "bundle", "freeze", "FRAUD-1", "--json")
+    assert (code, data["reason"]) == (1, "BUNDLE_INCOMPLETE")
+    why = "first release: the route is switched off to roll back"
+    code, data = cli(store, "bundle", "freeze", "FRAUD-1", "--allow-incomplete", why, "--json")
+    assert (code, data["state"], data["bundle"]["incomplete_reason"]) == (0, "frozen", why)
     assert cli(store, "bundle", "verify", "FRAUD-1")[0] == 0
     model = cli(store, "component", "show", "model", "fraud-score:1.0.0", "--json")[1]
     manifest = store / ".airel" / "artifacts" / "sha256" / model["artifact"]["digest"][7:]

@@ -41,7 +41,7 @@ from llm_suite_helpers import (
 from test_eval_targets import FakeServer
 
 NAN = np.nan
-importlib.import_module("airel.cli.main")  # wires every command onto `app`
+importlib.import_module("airel.cli.main").build_app()  # wires every command onto `app`
 
 # -- the pure math -----------------------------------------------------------------------------
 

@@ -153,7 +153,9 @@ def test_entry_not_met_names_the_incomplete_bundle_component_and_its_risk(
     decision, its explanation and the memo carry BUNDLE_NO_TRAINING_SNAPSHOT and its risk."""
     text = bundle_yaml().replace("  training_snapshot: FRAUD-TRAIN:1\n", "")
     text = text.replace("  validation_snapshot: FRAUD-TRAIN:1\n", "")
-    fraud_registry.create_bundle(write("incomplete.yaml", text + SCOPE))
+    fraud_registry.create_bundle(
+        write("incomplete.yaml", text + SCOPE), freeze=True, allow_incomplete="under test"
+    )
     record = fraud_registry.gate_check(V1, through="G4", now=now()).record
     outcome = record.body["outcome"]
     assert record.decision == "no_go"

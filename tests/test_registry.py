@@ -328,6 +328,8 @@ def test_model_bad_values(base: Client, write: Write, files: Path, field: str) -
     assert info.value.problems[0]["field"] == field
 
 
+OK = "lineage under test, not completeness"  # --allow-incomplete reason
+
 VENDOR = """
     kind: model
     name: vendor-llm
@@ -693,9 +695,13 @@ def test_lineage_downstream_of_dataset(
     fraud_registry: Client, bundle_yaml: Callable[..., str], write: Write
 ) -> None:
     """R7: "which releases used dataset X": models, feature views, eval sets and releases."""
-    fraud_registry.create_bundle(write("rel1.yaml", bundle_yaml()))
     fraud_registry.create_bundle(
-        write("rel2.yaml", bundle_yaml("FRAUD-2026-002", "2.0.0", "FRAUD-2026-001"))
+        write("rel1.yaml", bundle_yaml()), freeze=True, allow_incomplete=OK
+    )
+    fraud_registry.create_bundle(
+        write("rel2.yaml", bundle_yaml("FRAUD-2026-002", "2.0.0", "FRAUD-2026-001")),
+        freeze=True,
+        allow_incomplete=OK,
     )
     graph = fraud_registry.lineage("dataset/FRAUD-TRAIN:1", direction="downstream")
     assert set(graph.nodes) == {
@@ -719,7 +725,9 @@ def test_lineage_upstream_of_release(
     fraud_registry: Client, bundle_yaml: Callable[..., str], write: Write
 ) -> None:
     """R7: "what went into release Y": every component it binds, and their parents."""
-    fraud_registry.create_bundle(write("rel1.yaml", bundle_yaml()))
+    fraud_registry.create_bundle(
+        write("rel1.yaml", bundle_yaml()), freeze=True, allow_incomplete=OK
+    )
     graph = fraud_registry.lineage("FRAUD-2026-001", direction="upstream")
     assert graph.root == "release/FRAUD-2026-001"
     assert set(graph.nodes) == {
@@ -760,12 +768,16 @@ def test_lineage_does_not_walk_through_rollback_edges(
         "risk_tier: 2\n"
         'data: {{training_snapshot: "CARDS-TRAIN:{v}"}}\n'
     )
-    client.create_bundle(write("a.yaml", release.format(rid="CARDS-A", v=1)))
+    client.create_bundle(
+        write("a.yaml", release.format(rid="CARDS-A", v=1)), freeze=True, allow_incomplete=OK
+    )
     client.create_bundle(
         write(
             "b.yaml",
             release.format(rid="CARDS-B", v=2) + "deployment: {rollback_target: CARDS-A}\n",
-        )
+        ),
+        freeze=True,
+        allow_incomplete=OK,
     )
     down = client.lineage("dataset/CARDS-TRAIN:1", direction="downstream")
     assert down.releases() == ["CARDS-A"]

@@ -407,7 +407,9 @@ def test_bundle_insert_get_list(
     client: Client, bundle_yaml: Callable[..., str], write: Callable[[str, str], Path]
 ) -> None:
     """B1/B2: a frozen bundle round-trips exactly; bundles list oldest first, by use case."""
-    frozen = client.create_bundle(write("release.yaml", bundle_yaml())).bundle
+    frozen = client.create_bundle(
+        write("release.yaml", bundle_yaml()), freeze=True, allow_incomplete="first release"
+    ).bundle
     store = store_of(client)
     with store.read() as tx:
         assert tx.get_bundle("FRAUD-2026-001") == frozen
@@ -445,7 +447,9 @@ def test_bundle_insert_is_immutable(
     client: Client, bundle_yaml: Callable[..., str], write: Callable[[str, str], Path]
 ) -> None:
     """B2: inserting a bundle under an existing release id is refused; the original stays."""
-    frozen: FrozenBundle = client.create_bundle(write("release.yaml", bundle_yaml())).bundle
+    frozen: FrozenBundle = client.create_bundle(
+        write("release.yaml", bundle_yaml()), freeze=True, allow_incomplete="first release"
+    ).bundle
     before = head(client)
     changed = frozen.model_copy(update={"digest": "sha256:" + "f" * 64})
 

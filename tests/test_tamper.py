@@ -46,7 +46,8 @@ def scene(
     fraud_registry: Client, bundle_yaml: Callable[..., str], write: Any, project: Any
 ) -> Client:
     """A release with every kind of record: CI (3 failed tests), validation, eval, an
-    approval, an exception, a decision, an alias with history, a profile."""
+    approval, an exception, a decision, an alias with history, a profile, role grants and a
+    signing key."""
     c = fraud_registry
     freeze_pair(c, bundle_yaml, write)
     ready_through_g4(c)
@@ -56,6 +57,7 @@ def scene(
     bob = as_actor(c, "bob", "model_risk")
     bob.approve(V2, "model_risk", expires="7d", now=when)
     bob.close()
+    c.register_key("bob", c.generate_signing_key(project / "bob.pem"))
     c.set_alias("model", "fraud-score", "production", "1.0.0", reason="first")
     c.set_alias("model", "fraud-score", "production", "2.0.0", reason="second")
     c.profile(project / "data" / "train.csv")
@@ -213,6 +215,9 @@ CASES: list[tuple[sa.Table, Any, Callable[[dict[str, Any]], dict[str, Any]], boo
     (t.artifacts, None, lambda r: {"size": int(r["size"]) + 1}, False),
     (t.profiles, None, lambda r: {"rows": int(r["rows"]) + 1}, False),
     (t.lineage_edges, None, lambda r: {"relation": "bundles"}, False),
+    (t.role_grants, t.role_grants.c.identity == "bob",
+     lambda r: {"revoked_at": None, "granted_by": "mallory"}, False),
+    (t.signing_keys, None, lambda r: {"identity": "mallory"}, False),
 ]  # fmt: skip
 
 

@@ -59,14 +59,15 @@ STATIC = [
 ]
 PRODUCTION = "FRAUD-SCORING-2026-001"
 CANDIDATE = "FRAUD-SCORING-2026-002"
-IDENTITIES = """
-# Who holds which approver roles (G6). The REST API's authentication replaces this later.
-[identities]
-mara-okafor = ["model_risk"]
-lena-vos = ["compliance"]
-sam-de-wit = ["business_owner"]
-release-manager = ["release_manager", "business_owner"]
-"""
+# Who holds which approver roles (G6): grants in the store, made by its administrator (the
+# actor that ran `airel init`); a config file cannot grant a role.
+ROLES = (
+    ("mara-okafor", "model_risk"),
+    ("lena-vos", "compliance"),
+    ("sam-de-wit", "business_owner"),
+    ("release-manager", "release_manager"),
+    ("release-manager", "business_owner"),
+)
 PASSING = frozenset({"go", "limited_go", "risk_acceptance"})
 NOT_FAILING = frozenset({"pass", "excepted", "accepted"})  # rule results that do not block
 # The validation runs' freshness reference time (the synthetic data ends 2026-05-25).
@@ -106,6 +107,14 @@ def register_all(demo: Demo) -> None:
         f"airel init: embedded store {store['database']} (schema {store['schema']})",
         lookup=("config", "show"),
     )
+    for identity, role in ROLES:
+        demo.cli("role", "grant", identity, role)
+    demo.step(
+        True,
+        "roles granted in the store by its administrator: "
+        + ", ".join(f"{identity} {role}" for identity, role in ROLES),
+        lookup=("role", "list"),
+    )
     client = Client(actor="fraud-ml-pipeline")
     try:
         (work / "specs").mkdir()
@@ -137,7 +146,17 @@ def freeze(demo: Demo) -> bool:
     """Freeze production (incomplete: no rollback target), then the candidate."""
     complete = False
     for spec, what in (("release-baseline.yaml", "production"), ("release.yaml", "candidate")):
-        _, doc = demo.cli("--actor", "release-manager", "bundle", "create", spec, expect=(0, 1))
+        _, doc = demo.cli(
+            "--actor",
+            "release-manager",
+            "bundle",
+            "create",
+            spec,
+            "--freeze",
+            "--allow-incomplete",
+            "the production release predates airel; the candidate closes that gap",
+            expect=(0, 1),
+        )
         bundle, report = doc["bundle"], doc["completeness"]
         rid = bundle["release_id"]
         tier = f"Tier {report['risk_tier']} {report['pipeline_type']}"
@@ -330,7 +349,6 @@ def gate_check(
 def gate_release(demo: Demo, monitoring_run: str) -> str:
     """The gate step (issue 5): evidence → G0–G4 decisions, an exception, the §8.1 memo."""
     work = demo.work
-    (work / "airel.toml").write_text(IDENTITIES, encoding="utf-8")
     evidence = ("evidence", "list", CANDIDATE)
     _, ci = demo.cli(
         "evidence",

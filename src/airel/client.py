@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from airel.adapters.arrow_engine import ProfileOptions
 from airel.adapters.blobs import BlobStore
@@ -19,11 +19,18 @@ from airel.adapters.documents import ParseLimits
 from airel.adapters.judge_auth import JudgeAuth
 from airel.adapters.llm_judge import Judgement
 from airel.client_gates import GateClient
+from airel.client_identity import IdentityClient
 from airel.config import Settings, load_settings
 from airel.domain.alias import Alias, AliasMove
 from airel.domain.artifact import ArtifactReport, BlobCheck, StagingReport
 from airel.domain.audit import ChainReport
-from airel.domain.bundle import BundleSpec, ComponentChange, FrozenBundle
+from airel.domain.bundle import (
+    BundleDraft,
+    BundleSpec,
+    BundleState,
+    ComponentChange,
+    FrozenBundle,
+)
 from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
 from airel.domain.evalsuite import EvalTask
@@ -35,20 +42,23 @@ from airel.services import (
     aliases,
     artifacts,
     audit,
+    bundle_drafts,
     bundles,
     components,
     eval_llm,
     eval_llm_compare,
     eval_single,
     evaluation,
+    identities,
     lineage,
     openlineage,
     profiling,
     validation,
 )
+from airel.services.bundle_drafts import BundleView, Drafted
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
-from airel.services.context import ConfiguredIdentities, Context
+from airel.services.context import Context, StoreIdentities
 from airel.services.eval_llm_side import JudgeConfig
 from airel.services.evaluation import EvalOutcome
 from airel.services.reproducibility import ReproReport, reproducibility
@@ -60,7 +70,7 @@ from airel.store.sql import SqlStore
 BASELINE_CHUNK = 2_000  # records per audit.baseline entry
 
 
-class Client(GateClient):
+class Client(GateClient, IdentityClient):
     """The airel SDK. ``Client()`` uses ./.airel (or airel.toml / AIREL_* settings)."""
 
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
@@ -105,7 +115,7 @@ class Client(GateClient):
                 blobs=BlobStore(self.settings.artifact_root),
                 actor=self.settings.actor,
                 limits=ParseLimits(max_bytes=self.settings.max_document_bytes),
-                identity=ConfiguredIdentities(self.settings.identities),
+                identity=StoreIdentities(),
             )
         return self._ctx
 
@@ -144,6 +154,9 @@ class Client(GateClient):
         """Apply pending migrations (``airel db upgrade``); give a new store its id.
 
         Creating the store and every schema change are audited like any other state change.
+        A store without role grants gets the configuration's ``[identities]`` as its first
+        grants (and the acting identity ``admin`` if they name none), bound to that entry;
+        afterwards the store's grants are authoritative.
         """
         store = self._open(check=False)
         try:
@@ -156,6 +169,7 @@ class Client(GateClient):
         actor = self.settings.actor
 
         def stamp(tx: WriteTx) -> None:
+            seeded = identities.seed_grants(tx, actor, self.settings.identities)
             if not tx.store_id():
                 store_id = str(uuid.uuid4())
                 tx.set_store_id(store_id)
@@ -165,7 +179,7 @@ class Client(GateClient):
                     subject="store",
                     before=None,
                     after=None,
-                    details={"store_id": store_id, "schema": after},
+                    details={"store_id": store_id, "schema": after, "roles": seeded},
                 )
             elif before != after:
                 tx.append_audit(
@@ -174,7 +188,7 @@ class Client(GateClient):
                     subject="store",
                     before=None,
                     after=None,
-                    details={"from": before, "to": after},
+                    details={"from": before, "to": after, "roles": seeded},
                 )
                 # Records written before the chain bound them: vouch for them as they are now
                 # (an edit made before this upgrade cannot be detected any more; say so).
@@ -193,9 +207,22 @@ class Client(GateClient):
                             "chain, vouched for as found at this upgrade",
                         },
                     )
+            elif seeded:
+                tx.append_audit(
+                    actor=actor,
+                    action="role.seed",
+                    subject="store",
+                    before=None,
+                    after=None,
+                    details={"roles": seeded},
+                )
 
         with store.read() as tx:
-            needs_write = not tx.store_id() or before != after
+            needs_write = (
+                not tx.store_id()
+                or before != after
+                or not tx.list_role_grants(include_revoked=True)
+            )
         if needs_write:
             store.write(stamp)
         return before, after
@@ -259,9 +286,75 @@ class Client(GateClient):
         return aliases.alias_history(self.ctx, ComponentKind(kind), name, alias)
 
     # -- bundles --
-    def create_bundle(self, path: Path | str, *, dry_run: bool = False) -> Frozen:
-        """Freeze a release bundle from YAML."""
-        return bundles.create_bundle(self.ctx, Path(path), dry_run=dry_run)
+    @overload
+    def create_bundle(
+        self,
+        path: Path | str,
+        *,
+        freeze: Literal[False] = False,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+    ) -> Drafted: ...
+
+    @overload
+    def create_bundle(
+        self,
+        path: Path | str,
+        *,
+        freeze: Literal[True],
+        allow_incomplete: str | None = None,
+        dry_run: bool = False,
+    ) -> Frozen: ...
+
+    def create_bundle(
+        self,
+        path: Path | str,
+        *,
+        freeze: bool = False,
+        allow_incomplete: str | None = None,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+    ) -> Drafted | Frozen:
+        """``bundle create``: store (or edit, compare-and-set on ``expected_version``) the
+        release's draft from YAML; with ``freeze=True`` validate and freeze it directly,
+        refused while completeness fails unless ``allow_incomplete`` says why."""
+        if freeze:
+            return bundles.create_bundle(
+                self.ctx, Path(path), allow_incomplete=allow_incomplete, dry_run=dry_run
+            )
+        return bundle_drafts.save_draft(
+            self.ctx, Path(path), expected_version=expected_version, dry_run=dry_run
+        )
+
+    def freeze_bundle(
+        self,
+        release_id: str,
+        *,
+        allow_incomplete: str | None = None,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+    ) -> Frozen:
+        """``bundle freeze``: resolve and freeze the release's stored draft (same completeness
+        rule as ``create_bundle(freeze=True)``); an already frozen release is a no-op."""
+        return bundle_drafts.freeze_draft(
+            self.ctx,
+            release_id,
+            allow_incomplete=allow_incomplete,
+            expected_version=expected_version,
+            dry_run=dry_run,
+        )
+
+    def bundle_view(self, release_id: str) -> BundleView:
+        """A release in either state (draft or frozen) with its completeness now."""
+        return bundle_drafts.view(self.ctx, release_id)
+
+    def bundle_listing(
+        self, *, use_case_id: str | None = None, state: BundleState | str | None = None
+    ) -> list[FrozenBundle | BundleDraft]:
+        """Frozen bundles and drafts, optionally of one state, oldest first."""
+        return bundle_drafts.listing(
+            self.ctx, use_case_id=use_case_id, state=BundleState(state) if state else None
+        )
 
     def check_bundle(self, path: Path | str) -> tuple[BundleSpec, CompletenessReport]:
         """Parse a bundle file and report completeness without opening the store."""

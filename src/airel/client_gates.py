@@ -23,7 +23,7 @@ from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
 from airel.domain.gates import Conditions, GateId
 from airel.domain.validation import parse_record
 from airel.errors import InputError, Reason, ValidationError
-from airel.services import gate_approvals, gate_evidence, gate_policy, gates
+from airel.services import gate_approvals, gate_evidence, gate_policy, gates, signed_approvals
 from airel.services.context import Context
 from airel.services.gate_approvals import Waived
 from airel.services.gate_evidence import ReleaseEvidence
@@ -116,9 +116,25 @@ class GateClient(ABC):
         comment: str | None = None,
         bundle_digest: str | None = None,
         policy: str | None = None,
+        sign_with: Path | str | None = None,
         now: datetime | None = None,
     ) -> Approval:
-        """Approve the release's bundle digest in ``role`` as the acting identity."""
+        """Approve the release's bundle digest in ``role`` as the acting identity, which must
+        hold the role in the store. With ``sign_with`` (an Ed25519 private key file whose
+        public key is registered to the identity) the approval is signed and verified
+        (``auth: signed-ed25519``); without, it is recorded as ``unauthenticated-local``."""
+        if sign_with is not None:
+            return signed_approvals.approve_signed(
+                self.ctx,
+                release_id,
+                role,
+                Path(sign_with),
+                expires=expires,
+                comment=comment,
+                bundle_digest=bundle_digest,
+                policy_ref=policy,
+                now=now,
+            )
         return gate_approvals.approve(
             self.ctx,
             release_id,
@@ -130,16 +146,58 @@ class GateClient(ABC):
             now=now,
         )
 
-    def present_approval(
-        self, document: Mapping[str, Any] | Path | str, *, now: datetime | None = None
+    def present_signed_approval(
+        self,
+        document: Mapping[str, Any] | Path | str,
+        *,
+        release_id: str | None = None,
+        role: Role | str | None = None,
+        now: datetime | None = None,
     ) -> Approval:
-        """Record a pre-signed approval (a mapping, or a JSON/YAML file); single use."""
+        """Verify and record a signed approval (a mapping, or the JSON file
+        ``airel approval sign`` wrote): the signature must verify under the key registered
+        to the statement's identity, and the identity must hold the role; single use.
+        ``release_id`` / ``role``, when given, must be what the statement says."""
         if isinstance(document, (str, Path)):
             doc = load_document(Path(document), self.ctx.limits)
             data: Mapping[str, Any] = doc.data
         else:
             data = document
-        return gate_approvals.present_approval(self.ctx, data, now=now)
+        return signed_approvals.present_signed(
+            self.ctx, data, release_id=release_id, role=role, now=now
+        )
+
+    @staticmethod
+    def sign_approval(
+        private_key: Path | str,
+        *,
+        release_id: str,
+        bundle_digest: str,
+        role: Role | str,
+        identity: str,
+        expires: Expiry,
+        comment: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Sign an approval statement offline (no store): the document to present with
+        :meth:`present_signed_approval` / ``airel approve --signed``."""
+        if expires is None:
+            raise ValidationError(
+                Reason.MISSING_FIELD,
+                "a signed approval needs an expiry",
+                fix="give --expires, e.g. 14d or 2026-12-31",
+            )
+        signed = signed_approvals.sign_statement(
+            Path(private_key),
+            release_id=release_id,
+            bundle_digest=bundle_digest,
+            role=role,
+            identity=identity,
+            expires=expires,
+            comment=comment,
+            now=now,
+        )
+        return signed.model_dump(mode="json")
 
     def approvals(self, release_id: str) -> list[Approval]:
         """Every approval recorded for a release."""

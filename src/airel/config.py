@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airel.domain.approvals import Role, parse_role
+from airel.domain.identity import GrantRole, parse_grant_role
 from airel.domain.names import NameClass, check_name
 from airel.errors import AirelError, Reason, StoreError
 
@@ -116,8 +116,9 @@ class Settings:
     judge_secrets_file: Path | None = None
     judge_concurrency: int = 4
     sources: Mapping[str, str] = field(default_factory=dict)
-    # [identities] in airel.toml: who holds which approver roles (G6)
-    identities: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    # [identities] in airel.toml: the roles `airel init` grants a store that has no grants yet
+    # (G6); afterwards the store's grants are authoritative and this is ignored
+    identities: Mapping[str, frozenset[GrantRole]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict[str, str]]:
         """Values and sources for ``airel config show``."""
@@ -177,13 +178,16 @@ def _coerce(var: Variable, raw: Any, source: str) -> Any:
         ) from None
 
 
-def _identities(raw: Any, path: Path) -> dict[str, frozenset[Role]]:
-    """``[identities]``: ``alice = ["model_risk", "compliance"]``; unknown roles refused."""
+def _identities(raw: Any, path: Path) -> dict[str, frozenset[GrantRole]]:
+    """``[identities]``: ``alice = ["admin", "model_risk"]`` (the seed of a new store's role
+    grants); unknown roles refused."""
     if not isinstance(raw, dict):
         raise StoreError(
-            Reason.CONFIG_INVALID, f"{path}: [identities] must be a table", fix="fix it"
+            Reason.CONFIG_INVALID,
+            f"{path}: [identities] must be a table",
+            fix='write a line [identities], then one line per person: alice = ["model_risk"]',
         )
-    out: dict[str, frozenset[Role]] = {}
+    out: dict[str, frozenset[GrantRole]] = {}
     for name, roles in raw.items():
         try:
             check_name(name, NameClass.ACTOR, field="identities")
@@ -195,10 +199,10 @@ def _identities(raw: Any, path: Path) -> dict[str, frozenset[Role]]:
                 f"{path}: identities.{name} must be a list of role names",
                 fix=f'write e.g. {name} = ["model_risk"]',
             )
-        held: set[Role] = set()
+        held: set[GrantRole] = set()
         for role in roles:
             try:
-                held.add(parse_role(role))
+                held.add(parse_grant_role(role))
             except AirelError as exc:
                 raise StoreError(
                     Reason.CONFIG_INVALID,
@@ -215,13 +219,20 @@ def _toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise StoreError(
-            Reason.CONFIG_INVALID, f"cannot read {path}: {exc}", fix="fix or remove the file"
+            Reason.CONFIG_INVALID,
+            f"cannot read {path}: {exc}",
+            fix="correct the TOML at the line and column shown, or remove the file "
+            "(`airel config show` prints every setting and its source)",
         ) from None
     if "airel" not in data:
         data = {"airel": {k: v for k, v in data.items() if k != "identities"}, **data}
     section = data["airel"]
     if not isinstance(section, dict):
-        raise StoreError(Reason.CONFIG_INVALID, f"{path}: [airel] must be a table", fix="fix it")
+        raise StoreError(
+            Reason.CONFIG_INVALID,
+            f"{path}: [airel] must be a table",
+            fix='write a line [airel], then one setting per line, e.g. actor = "alice"',
+        )
     unknown = sorted(set(section) - set(_BY_NAME))
     if unknown:
         raise StoreError(
@@ -258,7 +269,7 @@ def load_settings(
     sources: dict[str, str] = {}
 
     config_file = Path(env["AIREL_CONFIG"]) if env.get("AIREL_CONFIG") else base / "airel.toml"
-    identities: dict[str, frozenset[Role]] = {}
+    identities: dict[str, frozenset[GrantRole]] = {}
     if config_file.is_file():
         for key, raw in _toml(config_file).items():
             if key == _IDENTITIES:
@@ -274,7 +285,11 @@ def load_settings(
         if raw is None:
             continue
         if key not in _BY_NAME:
-            raise StoreError(Reason.CONFIG_INVALID, f"unknown setting {key}", fix="see VARIABLES")
+            raise StoreError(
+                Reason.CONFIG_INVALID,
+                f"unknown setting {key}",
+                fix=f"use one of {', '.join(_BY_NAME)}",
+            )
         values[key] = _coerce(_BY_NAME[key], str(raw) if isinstance(raw, Path) else raw, "argument")
         sources[key] = "argument"
 
@@ -290,7 +305,11 @@ def load_settings(
     try:
         check_name(actor, NameClass.ACTOR, field="actor")
     except AirelError as exc:
-        raise StoreError(Reason.CONFIG_INVALID, exc.message, fix="set AIREL_ACTOR") from None
+        raise StoreError(
+            Reason.CONFIG_INVALID,
+            exc.message,
+            fix=f"give a valid name with --actor, AIREL_ACTOR or actor in airel.toml ({exc.fix})",
+        ) from None
     return Settings(
         home=home,
         database_url=database_url,

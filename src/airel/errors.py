@@ -77,7 +77,8 @@ class Reason(StrEnum):
     POLICY_CYCLE = "POLICY_CYCLE"  # policies extend each other in a cycle
     POLICY_CONTRADICTION = "POLICY_CONTRADICTION"  # policy parts that cannot all hold
     UNKNOWN_ROLE = "UNKNOWN_ROLE"  # an approver role airel does not define
-    ROLE_NOT_HELD = "ROLE_NOT_HELD"  # the identity is not configured to hold that role
+    ROLE_NOT_HELD = "ROLE_NOT_HELD"  # the identity holds no live grant of that role in the store
+    KEY_REVOKED = "KEY_REVOKED"  # a signing key was revoked (or is being revoked twice)
     SELF_APPROVAL = "SELF_APPROVAL"  # the submitter of a release approving it
     DUPLICATE_APPROVER = "DUPLICATE_APPROVER"  # one person filling two roles on one release
     APPROVAL_EXPIRED = "APPROVAL_EXPIRED"  # an approval or waiver past its expiry
@@ -86,6 +87,7 @@ class Reason(StrEnum):
     WAIVER_NOT_NEEDED = "WAIVER_NOT_NEEDED"  # the rule passes: there is no failure to waive
     WAIVER_CANNOT_COVER = "WAIVER_CANNOT_COVER"  # not a measured failure (missing, stale …)
     CLOCK_SKEW = "CLOCK_SKEW"  # a timestamp in the future beyond the allowed skew
+    BUNDLE_INCOMPLETE = "BUNDLE_INCOMPLETE"  # freeze refused: completeness fails, no reason given
     # -- not found (NotFoundError) --
     COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
     ALIAS_NOT_FOUND = "ALIAS_NOT_FOUND"  # no such alias
@@ -97,15 +99,20 @@ class Reason(StrEnum):
     PLUGIN_NOT_FOUND = "PLUGIN_NOT_FOUND"  # no installed plugin has that name in its group
     DECISION_NOT_FOUND = "DECISION_NOT_FOUND"  # no such gate decision
     EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"  # no stored validation run / eval record to link
+    KEY_NOT_REGISTERED = "KEY_NOT_REGISTERED"  # no such key registered for that identity (then)
     # -- conflicts (ConflictError) --
     VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
     RELEASE_CONFLICT = "RELEASE_CONFLICT"  # same release id already frozen with other content
     STALE_VERSION = "STALE_VERSION"  # compare-and-set lost: the record changed since read
     DUPLICATE_RECORD = "DUPLICATE_RECORD"  # the database refused a second record with one key
     APPROVAL_REPLAYED = "APPROVAL_REPLAYED"  # an approval id presented a second time
+    BUNDLE_DRAFT = "BUNDLE_DRAFT"  # the release is only a draft: not citable until frozen
+    BUNDLE_FROZEN = "BUNDLE_FROZEN"  # a draft of a release that is already frozen
+    LAST_ADMIN = "LAST_ADMIN"  # revoking the store's last administrator
     # -- integrity (IntegrityError) --
     HASH_MISMATCH = "HASH_MISMATCH"  # declared digest differs from the content's digest
     RECORD_TAMPERED = "RECORD_TAMPERED"  # a stored record does not match the audit chain
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"  # an Ed25519 signature does not verify
     # -- store (StoreError) --
     STORE_NOT_INITIALISED = "STORE_NOT_INITIALISED"  # no airel store here: run `airel init`
     STORE_SCHEMA_OUTDATED = "STORE_SCHEMA_OUTDATED"  # migrations pending: `airel db upgrade`

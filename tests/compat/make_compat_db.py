@@ -72,7 +72,9 @@ def build(out: Path) -> None:
             client.set_alias(
                 "policy", "fraud-threshold-policy", "production", "1.1", reason="tighten"
             )
-            client.create_bundle(root / "release.yaml")
+            client.create_bundle(
+                root / "release.yaml", freeze=True, allow_incomplete="compat fixture"
+            )
             assert client.verify_audit().ok
         # Every connection is closed, so the WAL is checkpointed; write one compact file.
         out.unlink(missing_ok=True)

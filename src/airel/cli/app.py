@@ -1,8 +1,10 @@
 """The Typer app, global options and the command wrapper shared by every command module.
 
 Global options (``--home``, ``--database-url``, ``--actor``) become Settings arguments, the
-highest-precedence source. Errors are rendered once, here, and mapped to exit codes by
-:mod:`airel.cli.output`.
+highest-precedence source. ``--json`` is accepted before the command too (``airel --json
+bundle list`` is ``airel bundle list --json``). Errors are rendered once, here, and mapped to
+exit codes by :mod:`airel.cli.output`. :func:`finish_help` gives every command its examples
+and the command classes that show flags as flags.
 """
 
 from __future__ import annotations
@@ -13,31 +15,82 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from airel.cli import output
+from airel.cli import examples, output
+from airel.cli.main import version_text
 from airel.client import Client
 from airel.config import load_settings
 from airel.errors import AirelError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _flags_as_flags(params: list[Any]) -> list[Any]:
+    """A boolean flag takes no value: help shows ``--json``, not ``--json <bool>`` (Typer's
+    rich help prints a type placeholder for every option unless it has a metavar)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class AirelCommand(TyperCommand):
+    """A leaf command: flags shown as flags; a ``--json`` given before the command is its own."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_as_flags(super().get_params(ctx))
+
+    def invoke(self, ctx: Any) -> Any:
+        if ctx.find_root().params.get("as_json"):
+            if "as_json" not in ctx.params:
+                raise typer.BadParameter(
+                    f"`{ctx.command_path}` has no JSON output; drop --json",
+                    ctx=ctx,
+                    param_hint="'--json'",
+                )
+            ctx.params["as_json"] = True
+        return super().invoke(ctx)
+
+
+class AirelGroup(TyperGroup):
+    """A command group (and the root): flags shown as flags."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_as_flags(super().get_params(ctx))
+
+
 app = typer.Typer(
     name="airel",
     help="Release AI systems under control: bundles, registries, lineage, audit.",
+    cls=AirelGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown: docstring paragraphs re-wrap to the terminal; the examples stay code blocks.
+    rich_markup_mode="markdown",
 )
 
 _state: dict[str, Any] = {}
 
+# Name the parameter ``as_json``: a --json before the command (AirelCommand.invoke) and the
+# error rendering of ``command`` find it by that name.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print plain JSON for CI.")]
+
+
 ReleaseOpt = Annotated[
     str | None,
     typer.Option(
         "--release", help="Link the stored result as gate evidence of this frozen release."
     ),
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
 
 
 @app.callback()
@@ -49,9 +102,41 @@ def _global(
         str | None, typer.Option(help="Metadata store URL (SQLite or PostgreSQL).")
     ] = None,
     actor: Annotated[str | None, typer.Option(help="Who is acting (audit log).")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print plain JSON for CI: the same as --json after the command."
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the airel version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Global options; they override airel.toml and AIREL_* variables."""
     _state["overrides"] = {"home": home, "database_url": database_url, "actor": actor}
+
+
+def finish_help(typer_app: typer.Typer, path: tuple[str, ...] = ()) -> None:
+    """One pass over the command tree, once every module registered its commands: each command
+    gets the classes above and its examples from :mod:`airel.cli.examples` as help epilog."""
+    for info in typer_app.registered_commands:
+        fallback = info.callback.__name__ if info.callback else ""
+        name = info.name or typer.main.get_command_name(fallback)
+        if info.cls in (None, TyperCommand):
+            info.cls = AirelCommand
+        info.epilog = info.epilog or examples.epilog(" ".join((*path, name)))
+    for group in typer_app.registered_groups:
+        if not isinstance(group.cls, type) or group.cls is TyperGroup:  # unset or the default
+            group.cls = AirelGroup
+        if group.typer_instance is not None and isinstance(group.name, str):
+            finish_help(group.typer_instance, (*path, group.name))
 
 
 def client() -> Client:
@@ -88,6 +173,7 @@ def command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json", False))
+        output.reset_consoles()
         try:
             code = fn(*args, **kwargs)
         except AirelError as exc:

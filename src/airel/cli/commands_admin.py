@@ -10,6 +10,7 @@ from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
 from airel.domain.artifact import StagingReport
 from airel.domain.lineage import Direction
+from airel.errors import StoreError
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 config_app = typer.Typer(help="Show settings and where they came from.", no_args_is_help=True)
@@ -41,14 +42,27 @@ def db_upgrade(as_json: JsonOpt = False) -> int:
 
 @command
 def config_show(as_json: JsonOpt = False) -> int:
-    """Every setting, its value and where it came from."""
-    settings = client().settings
+    """Every setting, its value and where it came from; and the role grants in the store,
+    which are authoritative (`[identities]` in a config file only seeds a new store)."""
+    c = client()
+    settings = c.settings
     values = settings.as_dict()
-    identities = {
-        name: sorted(r.value for r in roles) for name, roles in settings.identities.items()
-    }
+    seed = {name: sorted(r.value for r in roles) for name, roles in settings.identities.items()}
+    grants: dict[str, list[str]] = {}
+    try:
+        for g in c.role_grants():
+            grants.setdefault(g.identity, []).append(g.role.value)
+    except StoreError:  # no usable store yet (`config show` works before `init`)
+        pass
+    note = (
+        "roles come from the store's grants (`airel role list`), changed by an admin with "
+        "`airel role grant|revoke`; [identities] in a config file only seeds a new store at "
+        "`airel init` and is ignored afterwards"
+    )
     if as_json:
-        output.emit_json({**values, "identities": identities})
+        output.emit_json(
+            {**values, "identities": grants, "identities_seed": seed, "identities_note": note}
+        )
     else:
         output.table(
             "settings",
@@ -56,10 +70,16 @@ def config_show(as_json: JsonOpt = False) -> int:
             [(k, v["value"], v["source"], v["env"]) for k, v in values.items()],
         )
         output.table(
-            "identities ([identities] in airel.toml; the actor signs approvals)",
+            "role grants in the store (authoritative; the actor approves as itself)",
             ["identity", "roles"],
-            [(name, ", ".join(roles)) for name, roles in sorted(identities.items())],
+            [(name, ", ".join(roles)) for name, roles in sorted(grants.items())],
         )
+        if seed:
+            output.out.print(
+                "note: [identities] in the config file is ignored for authorisation (it only "
+                "seeds a store without grants at `airel init`)",
+                markup=False,
+            )
     return output.EXIT_OK
 
 

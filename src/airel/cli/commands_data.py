@@ -165,7 +165,9 @@ def validate(
 @command
 def show(
     run_id: str,
-    markdown: Annotated[bool, typer.Option(help="Print the card as Markdown.")] = True,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the card as Markdown (the default).")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> int:
     """A stored validation run and its §8.3 card."""

@@ -42,7 +42,7 @@ NoteOpt = Annotated[
     list[str] | None, typer.Option("--note", help="Note on the scope (repeatable).")
 ]
 RoleOpt = Annotated[
-    str | None, typer.Option("--role", help="Role you sign in (default: one you hold).")
+    str | None, typer.Option("--role", help="Role you act in (default: one you hold).")
 ]
 
 
@@ -427,23 +427,39 @@ def approve(
     bundle_digest: Annotated[
         str | None, typer.Option("--bundle-digest", help="The digest you reviewed.")
     ] = None,
+    sign_with: Annotated[
+        Path | None,
+        typer.Option("--sign-with", help="Sign with this Ed25519 private key (registered)."),
+    ] = None,
     signed: Annotated[
-        Path | None, typer.Option("--signed", help="Present a pre-signed approval (JSON).")
+        Path | None,
+        typer.Option("--signed", help="Present a signed approval (`airel approval sign`)."),
     ] = None,
     policy: PolicyOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
-    """Approve a release's bundle digest in a role (single use, expires, digest-bound)."""
+    """Approve a release's bundle digest in a role you hold in the store (single use,
+    expires, digest-bound).
+
+    Without a key the approval is recorded as made by the local actor, unauthenticated
+    (`auth: unauthenticated-local`). With --sign-with KEY it is signed with your private key
+    and verified against the public key registered to you (`auth: signed-ed25519`); --signed
+    DOC presents a statement signed offline. A signature that does not verify is refused
+    (SIGNATURE_INVALID), so is a key not registered to the statement's identity before it
+    was issued (KEY_NOT_REGISTERED), a revoked key (KEY_REVOKED) and a replay
+    (APPROVAL_REPLAYED); all exit 2.
+
+    Example: airel approve FRAUD-2026-002 --role model_risk --sign-with ~/.airel-key.pem"""
     c = client()
     approval: Approval
     if signed is not None:
-        approval = c.present_approval(signed)
-        if role is not None and approval.role.value != role:
+        if sign_with is not None:
             raise ValidationError(
                 Reason.INVALID_VALUE,
-                f"--role {role} differs from the signed role {approval.role.value}",
-                fix="drop --role when presenting a signed approval",
+                "give --signed DOC or --sign-with KEY, not both",
+                fix="--signed presents a statement that is signed already",
             )
+        approval = c.present_signed_approval(signed, release_id=release_id, role=role)
     elif role is None:
         raise ValidationError(
             Reason.MISSING_FIELD, "give --role (or --signed FILE)", fix="--role model_risk"
@@ -456,13 +472,20 @@ def approve(
             comment=comment,
             bundle_digest=bundle_digest,
             policy=policy,
+            sign_with=sign_with,
         )
     if as_json:
         output.emit_json(approval)
     else:
+        how = (
+            f"signed with {approval.key_id}"
+            if approval.key_id
+            else "as the local actor, unauthenticated"
+        )
         output.ok(
             f"{approval.approver} approved {approval.release_id} as {approval.role.value} "
-            f"(bundle {approval.bundle_digest[:19]}…, expires {approval.expires_at.isoformat()})"
+            f"({how}; bundle {approval.bundle_digest[:19]}…, expires "
+            f"{approval.expires_at.isoformat()})"
         )
     return output.EXIT_OK
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from airel.errors import AirelError
+from airel.errors import AirelError, Reason
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -28,9 +29,23 @@ EXIT_BAD_INPUT = 2
 
 # Every AirelError is the caller's to fix (input, missing/conflicting record, store setup).
 EXIT_CODES: dict[type[AirelError], int] = {AirelError: EXIT_BAD_INPUT}
+# ... except refusals that report a failed check: freezing an incomplete bundle (B3).
+EXIT_REASONS: dict[Reason, int] = {Reason.BUNDLE_INCOMPLETE: EXIT_CHECK_FAILED}
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def reset_consoles() -> None:
+    """Fresh consoles for the command about to run.
+
+    Rich reads the terminal width (``COLUMNS``) and ``NO_COLOR`` when a console is made; a
+    process that runs several commands (the tests, a program embedding the CLI) must not keep
+    the settings of whichever command imported this module first.
+    """
+    global out, err  # noqa: PLW0603 -- the two consoles every command prints through
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -56,10 +71,24 @@ def emit_json(value: Any) -> None:
 
 def exit_code_for(error: AirelError) -> int:
     """The exit code of an error (one table for the whole CLI)."""
+    if error.reason in EXIT_REASONS:
+        return EXIT_REASONS[error.reason]
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
             return EXIT_CODES[cls]
     return EXIT_BAD_INPUT
+
+
+def _squashed(text: str) -> str:
+    return " ".join(text.lower().split()).strip(" .;:")
+
+
+def fix_line(error: AirelError) -> str | None:
+    """The fix worth a line of its own: None when it only repeats (or is part of) the message."""
+    fix = (error.fix or "").strip()
+    if not fix or _squashed(fix) in _squashed(error.message):
+        return None
+    return fix
 
 
 def report_error(error: AirelError, *, as_json: bool) -> int:
@@ -67,15 +96,16 @@ def report_error(error: AirelError, *, as_json: bool) -> int:
     if as_json:
         emit_json(error.to_dict())
     else:
-        err.print(f"[bold red]error[/] [dim]{error.reason.value}[/]: {error.message}")
-        if error.fix:
-            err.print(f"[bold]fix[/]: {error.fix}")
+        err.print(f"[bold red]error[/] [dim]{error.reason.value}[/]: {escape(error.message)}")
+        fix = fix_line(error)
+        if fix:
+            err.print(f"[bold]fix[/]: {escape(fix)}")
         for problem in error.details.get("problems", [])[1:]:
             if isinstance(problem, dict):
                 where = f" (line {problem['line']})" if "line" in problem else ""
                 text = problem.get("message", problem)
                 field = problem.get("field", "")
-                err.print(f"  also: {field}{where}: {text}")
+                err.print(escape(f"  also: {field}{where}: {text}"))
     return exit_code_for(error)
 
 

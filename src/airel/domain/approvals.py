@@ -1,9 +1,13 @@
 """Approvals, exceptions and risk acceptances, with segregation of duties (G3, G4, G6).
 
 An :class:`Approval` is one person's sign-off in one role on one bundle digest. Its ``seal`` is
-the SHA-256 of its canonical content, so it is bound to the exact bundle it was given for: a
-changed bundle has another digest and the approval no longer counts; a tampered row no longer
-matches its seal. Each approval has a random id that may be presented once (a replay is
+the SHA-256 of its canonical content — an integrity digest, not a signature: it binds the
+record to the exact bundle it was given for (a changed bundle has another digest and the
+approval no longer counts) and a row edited without recomputing it no longer matches. Who
+made an approval, and how that was established, is its ``auth`` (:class:`AuthMethod`): the
+trusted local actor (``unauthenticated-local``) or an Ed25519 signature verified against the
+approver's registered key (``signed-ed25519``, with ``key_id`` and ``signature``; see
+:mod:`airel.domain.identity`). Each approval has an id that may be presented once (a replay is
 refused), and an expiry.
 
 A :class:`Waiver` is either an *exception* (a soft rule failure accepted with reason and
@@ -11,7 +15,7 @@ conditions) or a *risk acceptance* (a hard failure the policy lets be accepted, 
 expiry, compensating controls and an approver of the required role). An expired waiver no
 longer counts, which sends the release back to its gate.
 
-The checks here are pure: the service passes the clock, the identity and the stored records.
+The checks here are pure: the service passes the clock, the roles held and the stored records.
 """
 
 from __future__ import annotations
@@ -45,6 +49,24 @@ class Role(StrEnum):
     RISK = "risk"  # enterprise risk (Tier 0 review)
     LEGAL = "legal"  # legal (Tier 0 review)
     EXECUTIVE = "executive"  # executive sponsor (Tier 0 review)
+
+
+class AuthMethod(StrEnum):
+    """How the approver of an approval or waiver was established (G6, C2). The REST API adds
+    its token / OIDC methods."""
+
+    UNAUTHENTICATED_LOCAL = "unauthenticated-local"  # the local actor, trusted as configured
+    SIGNED_ED25519 = "signed-ed25519"  # a signature under the approver's registered key
+
+
+# Fields added after records were first stored: left out of the seal while unset, so the seals
+# of approvals and waivers stored before them still verify.
+_LATER_FIELDS = frozenset({"auth", "key_id", "nonce", "signature"})
+
+
+def _content(model: BaseModel) -> dict[str, Any]:
+    unset = {f for f in _LATER_FIELDS if getattr(model, f, None) is None}
+    return model.model_dump(mode="json", exclude={"seal"} | unset)
 
 
 def parse_role(value: str) -> Role:
@@ -83,11 +105,15 @@ class Approval(BaseModel):
     issued_at: datetime
     expires_at: datetime
     comment: str | None = Field(default=None, max_length=4096)
+    auth: AuthMethod | None = None  # None only on approvals stored before it was recorded
+    key_id: str | None = Field(default=None, max_length=71)  # signed: the registered key
+    nonce: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")  # signed: the statement's
+    signature: str | None = Field(default=None, max_length=128)  # signed: base64 Ed25519
     seal: str = ""
 
     def content(self) -> dict[str, Any]:
         """What the seal covers."""
-        return self.model_dump(mode="json", exclude={"seal"})
+        return _content(self)
 
     def sealed(self) -> Approval:
         """A copy with its seal computed."""
@@ -122,6 +148,7 @@ class Waiver(BaseModel):
     role: Role
     issued_at: datetime
     expires_at: datetime
+    auth: AuthMethod | None = None  # None only on waivers stored before it was recorded
     seal: str = ""
 
     @model_validator(mode="after")
@@ -135,7 +162,7 @@ class Waiver(BaseModel):
 
     def content(self) -> dict[str, Any]:
         """What the seal covers."""
-        return self.model_dump(mode="json", exclude={"seal"})
+        return _content(self)
 
     def sealed(self) -> Waiver:
         """A copy with its seal computed."""
@@ -162,15 +189,20 @@ def void_reason(item: Approval | Waiver, bundle_digest: str, now: datetime) -> V
     return None
 
 
-def check_times(issued_at: datetime, expires_at: datetime | None, now: datetime) -> datetime:
-    """The expiry of a new approval/waiver; refuses a missing/past expiry and clock skew."""
+def check_times(
+    issued_at: datetime, expires_at: datetime | None, now: datetime, *, signed: bool = False
+) -> datetime:
+    """The expiry of a new approval/waiver; refuses a missing/past expiry and clock skew.
+
+    A ``signed`` statement may have been issued any time before it is presented (it is
+    single-use and bound to a key registered before it); never in the future."""
     _aware(issued_at, "issued_at")
-    if issued_at > now + MAX_SKEW or issued_at < now - MAX_SKEW:
+    if issued_at > now + MAX_SKEW or (not signed and issued_at < now - MAX_SKEW):
         raise InputError(
             Reason.CLOCK_SKEW,
             f"issued_at {issued_at.isoformat()} is more than {MAX_SKEW} from the clock "
             f"({now.isoformat()})",
-            fix="synchronise the clock (NTP) and sign again",
+            fix="synchronise the clock (NTP) and approve again",
         )
     if expires_at is None:
         raise ValidationError(
@@ -183,7 +215,7 @@ def check_times(issued_at: datetime, expires_at: datetime | None, now: datetime)
         raise InputError(
             Reason.APPROVAL_EXPIRED,
             f"expiry {expires_at.isoformat()} is already past",
-            fix="give an expiry in the future",
+            fix="give a span from now, e.g. --expires 14d, or a later ISO date",
         )
     return expires_at
 
@@ -201,7 +233,8 @@ def check_new_approval(
     Refuses: the submitter approving their own release; an identity not holding the role; a
     replayed approval id; the same person already filling another role on this bundle.
     """
-    check_times(approval.issued_at, approval.expires_at, now)
+    signed = approval.auth is AuthMethod.SIGNED_ED25519
+    check_times(approval.issued_at, approval.expires_at, now, signed=signed)
     if approval.approver == submitter:
         raise InputError(
             Reason.SELF_APPROVAL,
@@ -212,7 +245,7 @@ def check_new_approval(
         raise InputError(
             Reason.ROLE_NOT_HELD,
             f"{approval.approver} does not hold the role {approval.role.value}",
-            fix="add the role to this identity in airel.toml [identities] or ask a holder",
+            fix="ask an administrator to grant it (`airel role grant`) or ask a holder",
             details={"held": sorted(r.value for r in held_roles)},
         )
     for prior in existing:
@@ -220,7 +253,7 @@ def check_new_approval(
             raise ConflictError(
                 Reason.APPROVAL_REPLAYED,
                 f"approval {approval.approval_id} was already presented",
-                fix="an approval is single-use; sign a new one",
+                fix="an approval is single-use; approve again",
             )
         live = void_reason(prior, approval.bundle_digest, now) is None
         if live and prior.approver == approval.approver and prior.role != approval.role:
@@ -252,7 +285,7 @@ def check_new_waiver(
         raise InputError(
             Reason.ROLE_NOT_HELD,
             f"{waiver.approver} does not hold the role {waiver.role.value}",
-            fix="add the role to this identity in airel.toml [identities] or ask a holder",
+            fix="ask an administrator to grant it (`airel role grant`) or ask a holder",
         )
     if waiver.role not in allowed_roles:
         raise InputError(

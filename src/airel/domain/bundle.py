@@ -257,6 +257,9 @@ class FrozenBundle(BaseModel):
     digest: str
     created_at: str
     created_by: str
+    # Why it was frozen although completeness failed (``--allow-incomplete``); outside the
+    # digest, so the same content has the same identity however it came to be frozen.
+    incomplete_reason: str | None = None
 
     def bundle_spec(self) -> BundleSpec:
         """The validated spec back from its canonical JSON."""
@@ -265,6 +268,57 @@ class FrozenBundle(BaseModel):
     @property
     def node(self) -> str:
         """The lineage node id ``release/<release_id>``."""
+        return release_node(self.release_id)
+
+
+class BundleState(StrEnum):
+    """Where a release bundle is in its life (B1); one way only: draft → frozen."""
+
+    DRAFT = "draft"  # editable under compare-and-set; not citable by approvals, gates, evidence
+    FROZEN = "frozen"  # resolved, content-addressed, immutable; what gates and approvals cite
+
+
+class DraftSummary(BaseModel):
+    """Completeness of a draft as last stored: failure and warning codes, unresolved
+    references (a draft may name components not registered yet; freezing resolves them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    complete: bool
+    failures: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    unresolved: tuple[dict[str, Any], ...] = ()  # {"reason", "field", "message"}
+
+
+class BundleDraft(BaseModel):
+    """A release bundle being prepared (B1): the spec as written, editable until frozen.
+
+    ``version`` is the compare-and-set token: every edit names the version it read and
+    raises it by one, so concurrent editors never lose an update.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release_id: str
+    use_case_id: str
+    risk_tier: RiskTier
+    pipeline_type: PipelineType | None
+    spec: dict[str, Any]
+    spec_digest: str
+    summary: DraftSummary
+    version: int
+    created_at: str
+    created_by: str
+    updated_at: str
+    updated_by: str
+
+    def bundle_spec(self) -> BundleSpec:
+        """The validated spec back from its canonical JSON."""
+        return BundleSpec.model_validate(self.spec)
+
+    @property
+    def node(self) -> str:
+        """The lineage node id the release will have."""
         return release_node(self.release_id)
 
 

@@ -315,7 +315,8 @@ class EvaluatorSpec(_Spec):
                     ValidationError(
                         Reason.MISSING_FIELD,
                         f"a {self.evaluator_type} evaluator needs {name}",
-                        fix=f"add {name} to the evaluator spec",
+                        fix=f"add `{name}:` to the evaluator's YAML and register it again "
+                        "(`airel register evaluator FILE`)",
                         details={"field": name},
                     )
                 )

@@ -328,9 +328,13 @@ def _approval(body: Mapping[str, Any]) -> list[str]:
         if who is None:
             lines.append(f"- {label}: **missing**")
             continue
-        expiry = (given.get((role, who)) or {}).get("expires_at")
+        record = given.get((role, who)) or {}
+        expiry = record.get("expires_at")
         until = f" (until {text(expiry)})" if expiry else ""
-        lines.append(f"- {label}: {text(who)}{until}")
+        how = record.get("auth")
+        signed = f", key {code(record.get('key_id'))}" if record.get("key_id") else ""
+        auth = f" [{text(how)}{signed}]" if how else ""
+        lines.append(f"- {label}: {text(who)}{until}{auth}")
     if not lines:
         lines.append("- no approver roles required at this tier")
     for v in approvals.get("void") or []:

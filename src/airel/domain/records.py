@@ -7,7 +7,9 @@ SHA-256 of the canonical JSON of its table name and every column value as stored
 any value of a live row — even one whose local seal or content id was recomputed to match —
 no longer matches the digest the chain vouches for. Verification re-hashes each live row and
 compares it with the latest entry that wrote it (:func:`check_row`); the gate engine does the
-same for every record it reads before it counts it.
+same for every record it reads before it counts it. An entry that deletes a row (freezing a
+draft removes it) records the digest :data:`REMOVED` for it: the row's absence is then what the
+chain vouches for, and a row present again is unaudited.
 
 What the chain cannot show by itself: a writer with database access who rewrites the whole
 chain after the edit. A signed checkpoint (``airel audit checkpoint``, kept outside the
@@ -26,6 +28,7 @@ from typing import Any
 from airel.domain.canonical import DIGEST_PREFIX, fast_canonical_bytes
 
 RECORDS_KEY = "records"  # the reserved details key of an audit entry
+REMOVED = "removed"  # the digest an entry records for a row it deleted (a draft on freeze)
 
 
 class RecordTable(StrEnum):
@@ -36,6 +39,7 @@ class RecordTable(StrEnum):
     ALIASES = "aliases"  # movable aliases (the latest write is the truth)
     ALIAS_MOVES = "alias_moves"  # alias history
     BUNDLES = "bundles"  # frozen release bundles (B1, B2)
+    BUNDLE_DRAFTS = "bundle_drafts"  # editable drafts, removed when frozen (B1)
     LINEAGE_EDGES = "lineage_edges"  # the lineage graph (R7)
     PROFILES = "profiles"  # stored data profiles (V4)
     VALIDATION_RUNS = "validation_runs"  # validation evidence (V1–V3)
@@ -123,6 +127,12 @@ def check_row(
             table, key, RecordProblemKind.UNAUDITED, "no audit entry wrote this row"
         )
     seq, digest = audited
+    if digest == REMOVED:
+        if live is None:
+            return None  # removed by the entry that says so
+        return RecordProblem(
+            table, key, RecordProblemKind.UNAUDITED, f"removed by entry {seq}, yet present", seq
+        )
     if live is None:
         return RecordProblem(
             table, key, RecordProblemKind.DELETED, f"written by entry {seq}, now gone", seq

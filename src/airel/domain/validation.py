@@ -60,13 +60,17 @@ def _line_for(lines: Lines | None, loc: Sequence[str | int]) -> int | None:
     return None
 
 
+def _dotted(error: Mapping[str, Any]) -> str:
+    return ".".join(str(p) for p in error.get("loc", ())) or "(document)"
+
+
 def _fix_for(reason: Reason, error: Mapping[str, Any], allowed: Sequence[str]) -> str:
     value = error.get("input")
     if reason is Reason.UNKNOWN_FIELD:
         hint = f"; allowed here: {', '.join(sorted(allowed))}" if allowed else ""
         return f"remove the field or correct its spelling{hint}"
     if reason is Reason.MISSING_FIELD:
-        return "add the field"
+        return f"add `{_dotted(error)}:` with a value (docs/specs.md lists every field)"
     if (
         reason is Reason.WRONG_TYPE
         and error["type"] == "string_type"
@@ -76,7 +80,7 @@ def _fix_for(reason: Reason, error: Mapping[str, Any], allowed: Sequence[str]) -
             f"YAML read {value!r} as a {type(value).__name__}; quote it to keep the exact text, "
             'e.g. "1.10"'
         )
-    return str(error.get("msg", "correct the value"))
+    return f"correct `{_dotted(error)}`; docs/specs.md gives the format of every field"
 
 
 def _allowed_fields(model: type[pydantic.BaseModel], loc: Sequence[str | int]) -> list[str]:

@@ -41,7 +41,8 @@ def set_alias(
             raise NotFoundError(
                 Reason.COMPONENT_NOT_FOUND,
                 f"{kind.value} {name}:{version} is not registered",
-                fix="register the version first; an alias can only point at a registered version",
+                fix=f"register it first (`airel register {kind.value} SPEC`), or pick a version "
+                f"from `airel component list --kind {kind.value}`",
             )
         current = tx.get_alias(kind, name, alias)
         current_row = current.row_version if current else 0
@@ -49,7 +50,8 @@ def set_alias(
             raise ConflictError(
                 Reason.STALE_VERSION,
                 f"{name}@{alias} is at row version {current_row}, not {expected_row_version}",
-                fix="re-read the alias and retry with its current row version",
+                fix=f"re-read it (`airel alias history {kind.value} {name} {alias}`) and retry "
+                f"with --expect {current_row}",
                 details={"current_row_version": current_row},
             )
         if current is not None and current.version == version:

@@ -1,11 +1,15 @@
 """Use cases: freeze a release bundle, show, list, verify and diff bundles (B1–B5).
 
-Freezing parses the YAML strictly, resolves every registry reference to an exact component
-version, checks declared hashes against what was registered, refuses a rollback target that
-is not an earlier release of the same use case, and stores the frozen form with its lineage
-edges and audit entry in one transaction. The same content again is a no-op; other content
-under the same release id is a conflict. Completeness (B3) is reported, not enforced here:
-the gate engine decides what a missing component blocks.
+Freezing parses the YAML strictly (or takes a stored draft, :mod:`airel.services.bundle_drafts`),
+resolves every registry reference to an exact component version, checks declared hashes against
+what was registered, refuses a rollback target that is not an earlier release of the same use
+case, and stores the frozen form with its lineage edges and audit entry in one transaction —
+removing the release's draft in the same transaction. The same content again is a no-op; other
+content under the same release id is a conflict. A bundle that fails completeness (B3) is
+frozen only with a recorded reason (``allow_incomplete``); what a missing component blocks is
+still the gate engine's to decide. A release id that is only a draft is never a frozen bundle:
+:func:`get_bundle` refuses it with ``BUNDLE_DRAFT``, so approvals, waivers, evidence and gates
+cannot cite it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from airel.adapters.documents import ParseLimits, load_document
 from airel.domain.bundle import (
     REGISTRY_FIELDS,
+    BundleDraft,
     BundleSpec,
     ComponentChange,
     FrozenBundle,
@@ -27,7 +32,7 @@ from airel.domain.bundle import (
     field_values,
     frozen_digest,
 )
-from airel.domain.completeness import CompletenessReport, evaluate_completeness
+from airel.domain.completeness import CompletenessReport, Severity, evaluate_completeness
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.lineage import Edge, Relation
 from airel.domain.validation import parse_record
@@ -45,11 +50,12 @@ from airel.store.contract import ReadTx, WriteTx
 from airel.store.sql import utc_now
 
 _ABBREVIATED = re.compile(r"^(?:sha256:)?([0-9a-f]{4,64})(?:\.\.\.|…)?$")
+MAX_REASON = 1000  # characters of an --allow-incomplete reason
 
 
 @dataclass(frozen=True)
 class Frozen:
-    """The outcome of ``bundle create``."""
+    """The outcome of freezing (``bundle create --freeze``, ``bundle freeze``)."""
 
     bundle: FrozenBundle
     completeness: CompletenessReport
@@ -195,6 +201,13 @@ def _check_rollback(tx: ReadTx, spec: BundleSpec) -> FrozenBundle | None:
             fix="name the previously approved release to return to",
         )
     found = tx.get_bundle(target)
+    if found is None and tx.get_draft(target) is not None:
+        raise NotFoundError(
+            Reason.ROLLBACK_TARGET_NOT_FOUND,
+            f"deployment.rollback_target {target} is a draft, not a frozen release",
+            fix=f"freeze it first (`airel bundle freeze {target}`) or correct the id",
+            details={"field": "deployment.rollback_target"},
+        )
     if found is None:
         raise NotFoundError(
             Reason.ROLLBACK_TARGET_NOT_FOUND,
@@ -241,25 +254,75 @@ def _pinned(tx: ReadTx, resolutions: Sequence[Resolution]) -> frozenset[str]:
     return frozenset(pinned)
 
 
-def create_bundle(ctx: Context, path: Path, *, dry_run: bool = False) -> Frozen:
-    """Freeze the bundle at ``path``; with ``dry_run`` resolve and report without writing."""
-    spec = load_bundle_spec(ctx, path)
+@dataclass(frozen=True)
+class Checked:
+    """A spec resolved against the registry (one read transaction), not yet written."""
+
+    spec: BundleSpec
+    resolutions: tuple[Resolution, ...]  # sorted by path
+    problems: list[AirelError]  # references that do not resolve as written, bad hashes …
+    completeness: CompletenessReport
+    target: FrozenBundle | None  # the rollback target
+    frozen: FrozenBundle | None  # the release as already frozen
+    draft: BundleDraft | None  # the release's stored draft
+
+
+def check_spec(tx: ReadTx, spec: BundleSpec) -> Checked:
+    """Resolve, pin and check a spec in ``tx``: every problem collected, nothing raised."""
+    resolutions, problems = _resolve(tx, spec)
+    completeness = evaluate_completeness(spec, _pinned(tx, resolutions))
+    try:
+        target = _check_rollback(tx, spec)
+    except AirelError as exc:
+        problems.append(exc)
+        target = None
+    return Checked(
+        spec=spec,
+        resolutions=tuple(sorted(resolutions, key=lambda r: r.path)),
+        problems=problems,
+        completeness=completeness,
+        target=target,
+        frozen=tx.get_bundle(spec.release_id),
+        draft=tx.get_draft(spec.release_id),
+    )
+
+
+def create_bundle(
+    ctx: Context, path: Path, *, allow_incomplete: str | None = None, dry_run: bool = False
+) -> Frozen:
+    """Freeze the bundle at ``path`` directly (``bundle create --freeze``); a draft of the
+    release is replaced. With ``dry_run`` resolve and report without writing."""
+    return freeze_spec(
+        ctx, load_bundle_spec(ctx, path), allow_incomplete=allow_incomplete, dry_run=dry_run
+    )
+
+
+def freeze_spec(
+    ctx: Context,
+    spec: BundleSpec,
+    *,
+    allow_incomplete: str | None = None,
+    dry_run: bool = False,
+    from_draft: BundleDraft | None = None,
+) -> Frozen:
+    """Freeze ``spec``: resolve, refuse an incomplete bundle unless a reason is given, and
+    store it with its edges, removing the release's draft, in one audited transaction.
+
+    ``from_draft``: the draft version being frozen; a draft changed since is STALE_VERSION.
+    """
+    reason = incomplete_reason(allow_incomplete)
     with ctx.store.read() as tx:
-        resolutions, problems = _resolve(tx, spec)
-        completeness = evaluate_completeness(spec, _pinned(tx, resolutions))
-        try:
-            target = _check_rollback(tx, spec)
-        except AirelError as exc:
-            problems.append(exc)
-            target = None
-        existing = tx.get_bundle(spec.release_id)
-    _raise_all(problems)
-    ordered = tuple(sorted(resolutions, key=lambda r: r.path))
+        checked = check_spec(tx, spec)
+    _raise_all(checked.problems)
+    completeness, ordered = checked.completeness, checked.resolutions
     digest = frozen_digest(spec, ordered)
+    existing = checked.frozen
     if existing is not None:
         if existing.digest == digest:
             return Frozen(existing, completeness, created=False, dry_run=dry_run)
         raise _release_conflict(spec, existing, digest)
+    if not completeness.complete and reason is None:
+        raise incomplete_error(completeness)
     bundle = FrozenBundle(
         release_id=spec.release_id,
         use_case_id=spec.use_case_id,
@@ -271,12 +334,14 @@ def create_bundle(ctx: Context, path: Path, *, dry_run: bool = False) -> Frozen:
         digest=digest,
         created_at=utc_now(),
         created_by=ctx.actor,
+        incomplete_reason=None if completeness.complete else reason,
     )
     if dry_run:
         return Frozen(bundle, completeness, created=False, dry_run=True)
 
     edges = [Edge(parent=r.node, child=bundle.node, relation=Relation.BUNDLES) for r in ordered]
-    if target is not None:
+    if checked.target is not None:
+        target = checked.target
         edges.append(Edge(parent=target.node, child=bundle.node, relation=Relation.ROLLS_BACK_TO))
 
     def write(tx: WriteTx) -> Frozen:
@@ -285,26 +350,84 @@ def create_bundle(ctx: Context, path: Path, *, dry_run: bool = False) -> Frozen:
             if current.digest == bundle.digest:
                 return Frozen(current, completeness, created=False)
             raise _release_conflict(spec, current, bundle.digest)
+        draft = tx.get_draft(bundle.release_id)
+        if from_draft is not None and (draft is None or draft.version != from_draft.version):
+            raise ConflictError(
+                Reason.STALE_VERSION,
+                f"draft {bundle.release_id} changed while it was being frozen "
+                f"(version {from_draft.version} was checked)",
+                fix=f"review it again (`airel bundle show {bundle.release_id}`) and re-freeze",
+                details={
+                    "expected_version": from_draft.version,
+                    "version": draft.version if draft else None,
+                },
+            )
         for r in ordered:  # components are immutable; a vanished one means tampering
             if tx.get_component(ComponentKey.from_node(r.node)) is None:
-                raise NotFoundError(Reason.DANGLING_REFERENCE, f"{r.node} vanished", fix="retry")
+                raise NotFoundError(
+                    Reason.DANGLING_REFERENCE,
+                    f"{r.node} vanished",
+                    fix="it was removed while the bundle was frozen; run the same command again",
+                )
         tx.insert_bundle(bundle)
         tx.add_edges(edges)
+        details: dict[str, Any] = {
+            "spec_digest": bundle.spec_digest,
+            "complete": completeness.complete,
+            "risk_tier": int(bundle.risk_tier),
+        }
+        if bundle.incomplete_reason is not None:
+            details["incomplete_reason"] = bundle.incomplete_reason
+            details["failures"] = failure_codes(completeness)
+        if draft is not None:
+            tx.remove_draft(bundle.release_id, expected_version=draft.version)
+            details["draft_version"] = draft.version
         tx.append_audit(
             actor=ctx.actor,
             action="bundle.freeze",
             subject=bundle.node,
             before=None,
             after=bundle.digest,
-            details={
-                "spec_digest": bundle.spec_digest,
-                "complete": completeness.complete,
-                "risk_tier": int(bundle.risk_tier),
-            },
+            details=details,
         )
         return Frozen(bundle, completeness, created=True)
 
     return ctx.store.write(write)
+
+
+def incomplete_reason(text: str | None) -> str | None:
+    """An ``--allow-incomplete`` reason, checked: it must say something."""
+    if text is None:
+        return None
+    reason = text.strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"--allow-incomplete needs a reason of 1 to {MAX_REASON} characters",
+            fix='say why the release may be frozen incomplete: --allow-incomplete "WHY"',
+            details={"field": "allow_incomplete"},
+        )
+    return reason
+
+
+def failure_codes(report: CompletenessReport) -> list[str]:
+    """The reason codes of a report's failures, in table order."""
+    return [f.reason for f in report.findings if f.severity is Severity.FAILURE]
+
+
+def incomplete_error(report: CompletenessReport) -> ValidationError:
+    """Freezing refused: completeness fails and no reason was given (B3)."""
+    failures = [f for f in report.findings if f.severity is Severity.FAILURE]
+    where = f"Tier {report.risk_tier} / {report.pipeline_type or 'no pipeline type'}"
+    return ValidationError(
+        Reason.BUNDLE_INCOMPLETE,
+        f"release {report.release_id} is incomplete for {where}: "
+        + ", ".join(f.reason for f in failures),
+        fix="add the missing components, or freeze it anyway with "
+        '--allow-incomplete "WHY" (the reason is recorded with the release)',
+        problems=[{"field": f.component, "reason": f.reason, "message": f.risk} for f in failures],
+        details={"completeness": report.model_dump(mode="json")},
+    )
 
 
 def _release_conflict(spec: BundleSpec, existing: FrozenBundle, digest: str) -> ConflictError:
@@ -318,16 +441,29 @@ def _release_conflict(spec: BundleSpec, existing: FrozenBundle, digest: str) -> 
 
 
 def get_bundle(ctx: Context, release_id: str) -> FrozenBundle:
-    """A frozen bundle by release id."""
+    """A frozen bundle by release id — what approvals, waivers, evidence and gates cite."""
     with ctx.store.read() as tx:
         found = tx.get_bundle(release_id)
+        draft = tx.get_draft(release_id) if found is None else None
     if found is None:
-        raise NotFoundError(
-            Reason.RELEASE_NOT_FOUND,
-            f"release {release_id} is not frozen in this store",
-            fix="list releases with `airel bundle list`",
-        )
+        raise not_frozen(release_id, draft)
     return found
+
+
+def not_frozen(release_id: str, draft: BundleDraft | None) -> AirelError:
+    """The error for a release id that names no frozen bundle: a draft, or nothing."""
+    if draft is not None:
+        return ConflictError(
+            Reason.BUNDLE_DRAFT,
+            f"release {release_id} is a draft; freeze it with `airel bundle freeze {release_id}`",
+            fix="a draft can be edited, so nothing may cite it: freeze it first",
+            details={"release_id": release_id, "state": "draft", "version": draft.version},
+        )
+    return NotFoundError(
+        Reason.RELEASE_NOT_FOUND,
+        f"release {release_id} is not frozen in this store",
+        fix="list releases with `airel bundle list`",
+    )
 
 
 def list_bundles(ctx: Context, *, use_case_id: str | None = None) -> list[FrozenBundle]:

@@ -174,7 +174,8 @@ def _fields(ctx: Context, spec: Spec, base: Path) -> dict[str, Any]:
                 raise ValidationError(
                     Reason.INVALID_VALUE,
                     f"text_file {spec.text_file} is not UTF-8 (byte {exc.start})",
-                    fix="save the file as UTF-8",
+                    fix="re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or register "
+                    "binary content as the component's artifact",
                 ) from None
         fields["text_hash"] = text_hash(fields["text"])
     if isinstance(spec, ToolSchemaSpec):
@@ -357,7 +358,9 @@ def register_component(
         for edge in edges:  # parents may not vanish (they are immutable), but check anyway
             if tx.get_component(ComponentKey.from_node(edge.parent)) is None:
                 raise NotFoundError(
-                    Reason.DANGLING_REFERENCE, f"{edge.parent} disappeared", fix="retry"
+                    Reason.DANGLING_REFERENCE,
+                    f"{edge.parent} disappeared",
+                    fix="it was removed during this registration; run the same command again",
                 )
         if artifact_ref is not None:
             tx.put_artifact(artifact_ref)

@@ -1,21 +1,23 @@
 """Use cases: approvals, exceptions and risk acceptances (G3, G4, G6).
 
-The identity is the acting user (``ctx.actor``: configuration or the OS user) and the roles it
-holds come from ``ctx.identity`` — ``airel.toml`` ``[identities]`` today, the REST API's
-authentication later. Segregation of duties and replay protection are the pure checks of
-:mod:`airel.domain.approvals`, run inside the write transaction against what is stored, so
-two concurrent approvals cannot both slip past them. Every record is sealed (its digest covers
-the bundle digest it signs) and audited.
+The identity is the acting user (``ctx.actor``: configuration or the OS user), trusted as it
+is in embedded mode — every approval and waiver records ``auth: unauthenticated-local``
+(``ctx.auth``) — and the roles it holds are the live grants in the store (``ctx.identity``,
+read inside the write transaction). A cryptographically signed approval goes through
+:mod:`airel.services.signed_approvals` and the same checks. Segregation of duties and replay
+protection are the pure checks of :mod:`airel.domain.approvals`, run inside the write
+transaction against what is stored, so two concurrent approvals cannot both slip past them.
+Every record is sealed (an integrity digest covering the bundle digest it approves) and
+audited.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from airel.domain.approvals import (
     Approval,
@@ -30,8 +32,7 @@ from airel.domain.bundle import FrozenBundle, release_node
 from airel.domain.decision import Decision, Failure, RuleStatus, decide
 from airel.domain.gates import Conditions, GateId
 from airel.domain.policy import Policy, RuleSpec
-from airel.domain.validation import parse_record
-from airel.errors import ConflictError, InputError, IntegrityError, Reason, ValidationError
+from airel.errors import ConflictError, InputError, Reason, ValidationError
 from airel.services import bundles, gates
 from airel.services.context import Context
 from airel.services.gate_policy import load_policy
@@ -99,24 +100,35 @@ def _expiry(
     return expires
 
 
-def _store_approval(ctx: Context, approval: Approval, bundle: FrozenBundle, now: datetime) -> None:
-    held = ctx.identity.roles_of(approval.approver)
+def store_approval(
+    ctx: Context,
+    approval: Approval,
+    bundle: FrozenBundle,
+    now: datetime,
+    verify: Callable[[WriteTx], None] | None = None,
+) -> None:
+    """Check and record an approval in one write transaction: ``verify`` (a signed
+    approval's key and signature checks) runs first inside it, then replay, segregation of
+    duties and the approver's live role grants."""
 
     def write(tx: WriteTx) -> None:
+        if verify is not None:
+            verify(tx)
         if tx.get_approval(approval.approval_id) is not None:
             raise ConflictError(
                 Reason.APPROVAL_REPLAYED,
                 f"approval {approval.approval_id} was already presented",
-                fix="an approval is single-use; sign a new one",
+                fix="an approval is single-use; approve again (or sign a new statement)",
             )
         check_new_approval(
             approval,
             submitter=bundle.created_by,
-            held_roles=held,
+            held_roles=ctx.identity.roles_of(approval.approver, tx),
             existing=tx.list_approvals(bundle.release_id),
             now=now,
         )
         tx.insert_approval(approval)
+        signed = {"key_id": approval.key_id} if approval.key_id else {}
         tx.append_audit(
             actor=ctx.actor,
             action="gate.approve",
@@ -129,20 +141,23 @@ def _store_approval(ctx: Context, approval: Approval, bundle: FrozenBundle, now:
                 "approver": approval.approver,
                 "bundle_digest": approval.bundle_digest,
                 "expires_at": approval.expires_at.isoformat(),
+                "auth": (approval.auth or ctx.auth).value,
+                **signed,
             },
         )
 
     ctx.store.write(write)
 
 
-def _digest_matches(bundle: FrozenBundle, signed: str) -> None:
-    if signed != bundle.digest:
+def digest_matches(bundle: FrozenBundle, approved: str) -> None:
+    """Refuse an approval given for another bundle digest than the release's."""
+    if approved != bundle.digest:
         raise InputError(
             Reason.APPROVAL_DIGEST_MISMATCH,
-            f"the approval signs bundle {signed}, but release {bundle.release_id} is "
+            f"the approval is for bundle {approved}, but release {bundle.release_id} is "
             f"{bundle.digest}",
             fix="review and approve the bundle as it is frozen now (`airel bundle show`)",
-            details={"signed": signed, "bundle": bundle.digest},
+            details={"approved": approved, "bundle": bundle.digest},
         )
 
 
@@ -157,22 +172,16 @@ def approve(
     policy_ref: str | None = None,
     now: datetime | None = None,
 ) -> Approval:
-    """Sign the release's bundle digest in ``role`` as the acting identity.
+    """Approve the release's bundle digest in ``role`` as the acting identity (recorded with
+    ``ctx.auth``; the identity must hold the role in the store's grants).
 
     ``bundle_digest`` (optional) is the digest the approver reviewed: another digest is
     refused. Without ``expires`` the approval lasts the tier's ``approval_ttl_days``.
     """
     when = _now(now)
-    bundle = bundles.get_bundle(ctx, release_id)
-    held_role = role if isinstance(role, Role) else parse_role(role)
-    if bundle_digest is not None:
-        _digest_matches(bundle, bundle_digest)
-    default = None
-    if expires is None:
-        tier = load_policy(ctx, policy_ref).policy.tier(bundle.risk_tier)
-        default = timedelta(days=tier.approval_ttl_days)
-    expires_at = _expiry(expires, when, default)
-    assert expires_at is not None
+    bundle, held_role, expires_at = approval_terms(
+        ctx, release_id, role, expires, bundle_digest, policy_ref, when
+    )
     approval = Approval(
         approval_id=uuid.uuid4().hex,
         release_id=bundle.release_id,
@@ -182,27 +191,33 @@ def approve(
         issued_at=when,
         expires_at=expires_at,
         comment=comment,
+        auth=ctx.auth,
     ).sealed()
-    _store_approval(ctx, approval, bundle, when)
+    store_approval(ctx, approval, bundle, when)
     return approval
 
 
-def present_approval(
-    ctx: Context, document: Mapping[str, Any], *, now: datetime | None = None
-) -> Approval:
-    """Record a pre-signed approval document (single use: a second presentation is refused)."""
-    when = _now(now)
-    approval = parse_record(Approval, document, source="approval")
-    if not approval.seal_ok():
-        raise IntegrityError(
-            Reason.HASH_MISMATCH,
-            f"approval {approval.approval_id}: its seal does not match its content",
-            fix="the document was changed after it was signed; sign a new approval",
-        )
-    bundle = bundles.get_bundle(ctx, approval.release_id)
-    _digest_matches(bundle, approval.bundle_digest)
-    _store_approval(ctx, approval, bundle, when)
-    return approval
+def approval_terms(
+    ctx: Context,
+    release_id: str,
+    role: Role | str,
+    expires: str | datetime | timedelta | None,
+    bundle_digest: str | None,
+    policy_ref: str | None,
+    when: datetime,
+) -> tuple[FrozenBundle, Role, datetime]:
+    """The bundle, role and expiry of a new approval (the tier's TTL by default)."""
+    bundle = bundles.get_bundle(ctx, release_id)
+    held_role = role if isinstance(role, Role) else parse_role(role)
+    if bundle_digest is not None:
+        digest_matches(bundle, bundle_digest)
+    default = None
+    if expires is None:
+        tier = load_policy(ctx, policy_ref).policy.tier(bundle.risk_tier)
+        default = timedelta(days=tier.approval_ttl_days)
+    expires_at = _expiry(expires, when, default)
+    assert expires_at is not None
+    return bundle, held_role, expires_at
 
 
 def list_approvals(ctx: Context, release_id: str) -> list[Approval]:
@@ -297,7 +312,8 @@ def _not_evaluated(rule_id: str, current: Decision) -> str:
 def _role_for(
     ctx: Context, role: Role | str | None, allowed: frozenset[Role], kind: WaiverKind
 ) -> tuple[Role, frozenset[Role]]:
-    held = ctx.identity.roles_of(ctx.actor)
+    with ctx.store.read() as tx:
+        held = ctx.identity.roles_of(ctx.actor, tx)
     if not allowed:
         raise _invalid(
             f"the policy allows no {kind.value} at this tier",
@@ -311,7 +327,7 @@ def _role_for(
             Reason.ROLE_NOT_HELD,
             f"{ctx.actor} holds none of the roles that may record a {kind.value}: "
             + ", ".join(sorted(r.value for r in allowed)),
-            fix="ask a holder, or add the role to this identity in airel.toml [identities]",
+            fix="ask a holder, or an administrator to grant the role (`airel role grant`)",
         )
     return usable[0], held
 
@@ -367,6 +383,7 @@ def _waive(
         role=chosen,
         issued_at=when,
         expires_at=expires_at,
+        auth=ctx.auth,
     ).sealed()
     check_new_waiver(
         waiver, submitter=bundle.created_by, held_roles=held, allowed_roles=allowed, now=when
@@ -377,6 +394,14 @@ def _waive(
     before = decide(replace(inputs, through=through))
 
     def write(tx: WriteTx) -> Waiver:
+        # the grant read above may have been revoked since: check it where the write happens
+        check_new_waiver(
+            waiver,
+            submitter=bundle.created_by,
+            held_roles=ctx.identity.roles_of(ctx.actor, tx),
+            allowed_roles=allowed,
+            now=when,
+        )
         tx.insert_waiver(waiver)
         tx.append_audit(
             actor=ctx.actor,
@@ -389,6 +414,7 @@ def _waive(
                 "rules": waiver.rules,
                 "role": chosen.value,
                 "expires_at": expires_at.isoformat(),
+                "auth": ctx.auth.value,
             },
         )
         return waiver

@@ -329,7 +329,8 @@ def add_attestation(
         raise ValidationError(
             Reason.INVALID_VALUE,
             f"attestation status {status!r} is not one of ok, errored, inconclusive",
-            fix="--status ok|errored|inconclusive",
+            fix="give --status ok with its --metric NAME=VALUE, or errored / inconclusive when "
+            "the check could not run or decide",
         ) from None
     problems = _metric_problems(evidence_kind, metrics)
     if problems:
@@ -399,7 +400,9 @@ def link_evidence(ctx: Context, release_id: str, kind: str, record_id: str) -> E
         link_kind = LinkKind(kind)
     except ValueError:
         raise ValidationError(
-            Reason.INVALID_VALUE, f"link kind {kind!r} is not validation or eval", fix="--eval ID"
+            Reason.INVALID_VALUE,
+            f"link kind {kind!r} is not validation or eval",
+            fix="`airel evidence link RELEASE --eval ID` or `--validation ID`",
         ) from None
     full_id = _record_id(ctx, link_kind, record_id)
     link = EvidenceLink(

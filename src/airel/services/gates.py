@@ -60,7 +60,9 @@ def _now(now: datetime | None) -> datetime:
         return clock
     if now.tzinfo is None:
         raise ValidationError(
-            Reason.INVALID_VALUE, "now must carry a time zone", fix="give times in UTC"
+            Reason.INVALID_VALUE,
+            "now must carry a time zone",
+            fix="pass an aware time, e.g. datetime.now(UTC) or 2026-07-01T00:00:00Z",
         )
     if now < clock - MAX_SKEW:
         # A backdated decision would count approvals, waivers and evidence that have expired

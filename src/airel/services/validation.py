@@ -149,7 +149,7 @@ def validate(
         raise ValidationError(
             Reason.MISSING_FIELD,
             "a serving sample was given but the spec declares no entity_key to join on",
-            fix="declare entity_key in the feature spec",
+            fix="add `entity_key: COLUMN` (or a list) to the feature spec, or drop --serving",
         )
     profiles: dict[str, Profile] = {}
     reused = 0
@@ -280,7 +280,7 @@ def get_run(ctx: Context, run_id: str) -> ValidationRun:
         raise NotFoundError(
             Reason.COMPONENT_NOT_FOUND,
             f"validation run {run_id} not found",
-            fix="list runs with `airel validate list`",
+            fix="list runs with `airel validation list`",
         )
     return run
 

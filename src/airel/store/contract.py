@@ -18,10 +18,11 @@ from airel.domain.alias import Alias, AliasMove
 from airel.domain.approvals import Approval, Waiver
 from airel.domain.artifact import ArtifactRef
 from airel.domain.audit import AuditEntry
-from airel.domain.bundle import FrozenBundle
+from airel.domain.bundle import BundleDraft, FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
+from airel.domain.identity import GrantRole, RoleGrant, SigningKey
 from airel.domain.lineage import Edge
 from airel.domain.records import RecordProblem, RecordRef, RecordTable
 
@@ -56,6 +57,16 @@ class ReadTx(Protocol):
     def list_bundles(
         self, *, use_case_id: str | None = None, limit: int = 1000
     ) -> list[FrozenBundle]: ...
+
+    def get_draft(self, release_id: str) -> BundleDraft | None:
+        """The draft of a release not frozen yet (B1), if one is stored."""
+        ...
+
+    def list_drafts(
+        self, *, use_case_id: str | None = None, limit: int = 1000
+    ) -> list[BundleDraft]:
+        """Stored drafts, oldest first."""
+        ...
 
     def edges_from_parents(self, parents: Sequence[str]) -> list[Edge]:
         """Edges whose parent is one of ``parents`` (walk downstream)."""
@@ -122,6 +133,19 @@ class ReadTx(Protocol):
         """Stored gate decisions (optionally of one release), oldest first."""
         ...
 
+    # -- identities: role grants and signing keys (issue 18) --
+    def list_role_grants(
+        self, identity: str | None = None, *, include_revoked: bool = False
+    ) -> list[RoleGrant]:
+        """Role grants (live ones unless ``include_revoked``), by identity and role."""
+        ...
+
+    def get_signing_key(self, key_id: str) -> SigningKey | None: ...
+
+    def list_signing_keys(self, identity: str | None = None) -> list[SigningKey]:
+        """Registered keys (revoked ones too), oldest first."""
+        ...
+
     # -- records bound to the audit chain (issue 18) --
     def check_records(self, refs: Sequence[RecordRef]) -> list[RecordProblem]:
         """Re-hash the named records and match each to the entry that vouches for it."""
@@ -185,6 +209,20 @@ class WriteTx(ReadTx, Protocol):
 
     def insert_decision(self, record: DecisionRecord) -> None: ...
 
+    def grant_role(self, identity: str, role: GrantRole, *, at: str, by: str) -> RoleGrant:
+        """Grant a role (a revoked grant is granted anew); the caller checks it is not live."""
+        ...
+
+    def revoke_role(self, identity: str, role: GrantRole, *, at: str, by: str) -> RoleGrant:
+        """Mark a live grant revoked (kept as a record)."""
+        ...
+
+    def insert_signing_key(self, key: SigningKey) -> None: ...
+
+    def revoke_signing_key(self, key_id: str, *, at: str, by: str) -> SigningKey:
+        """Mark a registered key revoked (kept as a record)."""
+        ...
+
     def queue_records(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Queue (table, key, digest) rows for the next audit entry to vouch for."""
         ...
@@ -203,6 +241,20 @@ class WriteTx(ReadTx, Protocol):
     def insert_alias_move(self, move: AliasMove) -> None: ...
 
     def insert_bundle(self, bundle: FrozenBundle) -> None: ...
+
+    def save_draft(self, draft: BundleDraft, *, expected_version: int | None) -> None:
+        """Create (expected None) or update (expected = the stored ``version``) a draft.
+
+        Raises ConflictError(STALE_VERSION) when the stored version differs.
+        """
+        ...
+
+    def remove_draft(self, release_id: str, *, expected_version: int) -> None:
+        """Delete a draft (when it is frozen); the next audit entry records it as removed.
+
+        Raises ConflictError(STALE_VERSION) when the stored version differs.
+        """
+        ...
 
     def add_edges(self, edges: Sequence[Edge]) -> None: ...
 

@@ -84,6 +84,24 @@ bundles = sa.Table(
     sa.Index("ix_bundles_use_case", "use_case_id"),
 )
 
+bundle_drafts = sa.Table(  # editable drafts (B1); a freeze deletes the row, audited
+    "bundle_drafts",
+    metadata,
+    sa.Column("release_id", sa.String(128), primary_key=True),
+    sa.Column("use_case_id", sa.String(128), nullable=False),
+    sa.Column("risk_tier", sa.Integer, nullable=False),
+    sa.Column("pipeline_type", sa.String(32), nullable=True),
+    sa.Column("spec_json", sa.Text, nullable=False),  # canonical JSON of the spec as written
+    sa.Column("spec_digest", sa.String(71), nullable=False),
+    sa.Column("summary_json", sa.Text, nullable=False),  # completeness when last stored
+    sa.Column("version", sa.Integer, nullable=False),  # compare-and-set token, 1 on create
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+    sa.Index("ix_bundle_drafts_use_case", "use_case_id"),
+)
+
 lineage_edges = sa.Table(
     "lineage_edges",
     metadata,

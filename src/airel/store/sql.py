@@ -32,8 +32,10 @@ from airel.errors import AirelError, ConflictError, Reason, StoreError
 from airel.store import engines
 from airel.store import schema as t
 from airel.store.contract import ReadTx, WriteTx
+from airel.store.sql_drafts import DraftReads, DraftWrites
 from airel.store.sql_evidence import EvidenceReads, EvidenceWrites, dumps_json
 from airel.store.sql_gates import GateReads, GateWrites
+from airel.store.sql_identity import IdentityReads, IdentityWrites
 from airel.store.sql_records import RecordReads, RecordWrites
 
 T = TypeVar("T")
@@ -47,7 +49,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SqlReadTx(EvidenceReads, GateReads, RecordReads):
+class SqlReadTx(EvidenceReads, GateReads, IdentityReads, DraftReads, RecordReads):
     """Read methods over one connection."""
 
     def __init__(self, conn: Connection) -> None:
@@ -236,7 +238,7 @@ class SqlReadTx(EvidenceReads, GateReads, RecordReads):
             last = rows[-1][0]
 
 
-class SqlWriteTx(EvidenceWrites, GateWrites, RecordWrites, SqlReadTx):
+class SqlWriteTx(EvidenceWrites, GateWrites, IdentityWrites, DraftWrites, RecordWrites, SqlReadTx):
     """Mutations; every one is counted so a transaction without an audit entry is refused."""
 
     def __init__(self, conn: Connection, head: tuple[int, str]) -> None:
@@ -499,7 +501,9 @@ class SqlStore:
             finally:
                 conn.close()
         raise StoreError(  # pragma: no cover - the loop always returns or raises
-            Reason.STORE_LOCKED, "gave up after repeated serialization failures", fix="retry"
+            Reason.STORE_LOCKED,
+            "gave up after repeated serialization failures",
+            fix="other writers kept the store busy; run the command again (nothing was written)",
         )
 
 

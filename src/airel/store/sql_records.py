@@ -2,9 +2,10 @@
 
 Every write method of the store calls :meth:`RecordWrites.bind` with the row it wrote; the
 row is read back (so the digest covers every column exactly as stored, defaults included) and
-its digest queued. The next ``append_audit`` of the transaction puts the queue into the
-entry's hashed details and into the ``audit_records`` index; a transaction that writes a
-record after its last audit entry is refused at commit.
+its digest queued (a deleted row, :meth:`RecordWrites.unbind`, is queued as removed). The
+next ``append_audit`` of the transaction puts the queue into the entry's hashed details and
+into the ``audit_records`` index; a transaction that writes a record after its last audit
+entry is refused at commit.
 
 Reads: :meth:`RecordReads.check_records` verifies named records the way the gate engine
 needs (row digest = latest indexed digest, the indexed entry's own hash intact, its hashed
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Connection
 from airel.domain.audit import AuditEntry, recompute
 from airel.domain.records import (
     RECORDS_KEY,
+    REMOVED,
     RecordProblem,
     RecordProblemKind,
     RecordRef,
@@ -232,6 +234,16 @@ class RecordWrites:
                 "digest": row_digest(table.value, dict(row)),
             }
         )
+
+    def unbind(self, table: RecordTable, *key: Any) -> None:
+        """Queue a row just deleted: the next audit entry records it as removed."""
+        ref = RecordRef(table, tuple(key))
+        tbl = TABLES[table]
+        cols = _pk(tbl)
+        cond = sa.and_(*(c == v for c, v in zip(cols, key, strict=True)))
+        if self.conn.execute(sa.select(*cols).where(cond)).first() is not None:
+            raise RuntimeError(f"{ref} is still present; only a deleted row is unbound")
+        self.pending.append({"table": table.value, "key": ref.key_text, "digest": REMOVED})
 
     def queue_records(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Queue already-digested rows (a baseline of records older than the binding)."""

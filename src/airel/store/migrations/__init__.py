@@ -1,3 +1,3 @@
 """Alembic migrations for the airel store. ``HEAD`` names the newest revision."""
 
-HEAD = "0005_integrity"
+HEAD = "0006_drafts"

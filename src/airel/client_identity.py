@@ -1,0 +1,62 @@
+"""The identity part of the SDK (issue 18, G6): role grants and signing keys, mixed into
+:class:`airel.Client`. Each method is one service call; changes need the ``admin`` role."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from airel.adapters import signing
+from airel.domain.identity import GrantRole, RoleGrant, SigningKey
+from airel.services import identities
+from airel.services.context import Context
+
+
+class IdentityClient(ABC):
+    """SDK methods for roles and keys; :class:`airel.Client` provides ``ctx``."""
+
+    @property
+    @abstractmethod
+    def ctx(self) -> Context:
+        """The service context (provided by :class:`airel.Client`)."""
+
+    def role_grants(
+        self,
+        *,
+        identity: str | None = None,
+        role: GrantRole | str | None = None,
+        include_revoked: bool = False,
+    ) -> list[RoleGrant]:
+        """Role grants in the store (live ones unless ``include_revoked``)."""
+        return identities.list_grants(
+            self.ctx, identity=identity, role=role, include_revoked=include_revoked
+        )
+
+    def grant_role(self, identity: str, role: GrantRole | str) -> RoleGrant:
+        """Grant a role (admin only; a no-op when already held)."""
+        return identities.grant_role(self.ctx, identity, role)[0]
+
+    def revoke_role(self, identity: str, role: GrantRole | str) -> RoleGrant:
+        """Revoke a live grant (admin only; never the last admin)."""
+        return identities.revoke_role(self.ctx, identity, role)
+
+    def register_key(self, identity: str, public_key: Path | str) -> SigningKey:
+        """Register an identity's Ed25519 public key from a file (PEM, or the base64 raw key
+        ``generate_signing_key`` returned) or given as that base64 text; admin only."""
+        path = Path(public_key)
+        text = signing.load_public_key(path) if path.is_file() else str(public_key)
+        return identities.register_key(self.ctx, identity, text)[0]
+
+    def revoke_key(self, key_id: str) -> SigningKey:
+        """Revoke a signing key (admin only)."""
+        return identities.revoke_key(self.ctx, key_id)
+
+    def signing_keys(self, identity: str | None = None) -> list[SigningKey]:
+        """Registered signing keys (revoked ones too)."""
+        return identities.list_keys(self.ctx, identity)
+
+    @staticmethod
+    def generate_signing_key(private_key: Path | str) -> str:
+        """Write a new Ed25519 private key (PEM, mode 0600) for signing approvals; return
+        its public key (raw, base64) to register with ``airel key register``."""
+        return signing.generate_private_key(Path(private_key))

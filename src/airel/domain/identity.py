@@ -1,0 +1,205 @@
+"""Who may do what: role grants, registered signing keys and signed approval statements (G6,
+C2), as pure data and checks.
+
+Roles live in the store as :class:`RoleGrant` records — identity → role, granted and revoked
+by an administrator, each change audited. ``admin`` (:class:`AdminRole`) manages grants and
+keys; it is not an approver role and no policy can ask for it.
+
+A signed approval is an *approval statement* (:func:`approval_statement`: the canonical JSON
+of everything the approval asserts — release, bundle digest, role, identity, issue time,
+expiry, comment and a random nonce) with an Ed25519 signature over its RFC 8785 bytes and the
+id of the key that made it. It counts only when the key is registered to the identity the
+statement names, was registered before the statement's issue time and is not revoked; the
+statement's digest is single-use (it is the approval's id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from airel.domain.approvals import Approval, AuthMethod, Role
+from airel.domain.canonical import canonical_bytes, digest_of
+from airel.domain.validation import parse_record
+from airel.errors import InputError, NotFoundError, Reason, ValidationError
+
+STATEMENT_FORMAT = "airel-approval-statement/1"
+SIGNED_FORMAT = "airel-signed-approval/1"
+KEY_PREFIX = "ed25519:"
+KEY_ID_HEX = 32  # 128 bits of the SHA-256 of the raw public key
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class AdminRole(StrEnum):
+    """The role that manages the store's identities (not an approver role)."""
+
+    ADMIN = "admin"  # grants and revokes roles, registers and revokes signing keys
+
+
+GrantRole = Role | AdminRole
+
+
+def parse_grant_role(value: str) -> GrantRole:
+    """An approver role or ``admin``; an unknown one is refused with the list of roles."""
+    cleaned = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if cleaned == AdminRole.ADMIN.value:
+        return AdminRole.ADMIN
+    try:
+        return Role(cleaned)
+    except ValueError:
+        raise InputError(
+            Reason.UNKNOWN_ROLE,
+            f"unknown role {value!r}",
+            fix="one of admin, " + ", ".join(r.value for r in Role),
+            details={"role": value},
+        ) from None
+
+
+class RoleGrant(BaseModel):
+    """One identity → role assignment as stored (revoked ones are kept)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    identity: Name
+    role: GrantRole
+    granted_at: str
+    granted_by: Name
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """True while not revoked."""
+        return self.revoked_at is None
+
+
+def approver_roles(grants: list[RoleGrant]) -> frozenset[Role]:
+    """The approver roles among live grants."""
+    return frozenset(g.role for g in grants if g.live and isinstance(g.role, Role))
+
+
+def is_admin(grants: list[RoleGrant]) -> bool:
+    """True when a live grant is ``admin``."""
+    return any(g.live and g.role is AdminRole.ADMIN for g in grants)
+
+
+class SigningKey(BaseModel):
+    """An approver's registered Ed25519 public key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_id: str
+    identity: Name
+    public_key: str  # the raw 32 bytes, base64
+    created_at: str
+    created_by: Name
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+
+
+def key_id_of(raw_public_key: bytes) -> str:
+    """``ed25519:`` + the first 128 bits (hex) of the SHA-256 of the raw public key."""
+    return KEY_PREFIX + hashlib.sha256(raw_public_key).hexdigest()[:KEY_ID_HEX]
+
+
+class SignedApproval(BaseModel):
+    """What ``airel approval sign`` writes and ``airel approve --signed`` presents."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: str = SIGNED_FORMAT
+    statement: dict[str, Any]
+    key_id: Annotated[str, Field(min_length=1, max_length=71)]
+    signature: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+def approval_statement(approval: Approval) -> dict[str, Any]:
+    """The statement a signed approval's signature covers, rebuilt from the approval."""
+    fields = approval.model_dump(
+        mode="json",
+        include={"release_id", "bundle_digest", "role", "issued_at", "expires_at", "comment"},
+    )
+    return {
+        "format": STATEMENT_FORMAT,
+        **fields,
+        "identity": approval.approver,
+        "nonce": approval.nonce,
+    }
+
+
+def statement_bytes(statement: dict[str, Any]) -> bytes:
+    """The RFC 8785 bytes that are signed."""
+    return canonical_bytes(statement)
+
+
+def statement_id(statement: dict[str, Any]) -> str:
+    """The single-use id of a statement: 128 bits of its digest (the approval's id)."""
+    return digest_of(statement).split(":", 1)[1][:32]
+
+
+def approval_of(signed: SignedApproval) -> Approval:
+    """The approval a signed statement asserts (not yet verified); refuses a statement that
+    is not exactly in the form airel signs (so the stored approval can be re-verified)."""
+    statement = dict(signed.statement)
+    if statement.get("format") != STATEMENT_FORMAT:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            f"the statement's format is not {STATEMENT_FORMAT}",
+            fix="sign the approval with `airel approval sign`",
+        )
+    names = {"identity": "approver"}
+    data: dict[str, Any] = {
+        names.get(k, k): v for k, v in statement.items() if k not in ("format",)
+    }
+    data.update(
+        approval_id=statement_id(statement),
+        auth=AuthMethod.SIGNED_ED25519.value,
+        key_id=signed.key_id,
+        signature=signed.signature,
+    )
+    approval = parse_record(Approval, data, source="approval statement")
+    if approval_statement(approval) != statement:
+        raise ValidationError(
+            Reason.INVALID_VALUE,
+            "the approval statement has fields or forms airel does not sign",
+            fix="present the statement exactly as `airel approval sign` wrote it",
+        )
+    return approval.sealed()
+
+
+def check_key(key: SigningKey | None, key_id: str, identity: str, issued_at: datetime) -> None:
+    """The key must be registered to ``identity``, before ``issued_at``, and not revoked."""
+    if key is None:
+        raise NotFoundError(
+            Reason.KEY_NOT_REGISTERED,
+            f"no signing key {key_id} is registered",
+            fix="an administrator registers the approver's public key: `airel key register`",
+            details={"key_id": key_id},
+        )
+    if key.identity != identity:
+        raise NotFoundError(
+            Reason.KEY_NOT_REGISTERED,
+            f"key {key_id} is registered to {key.identity}, not to {identity}",
+            fix="sign with a key registered to the identity the statement names",
+            details={"key_id": key_id, "identity": identity},
+        )
+    if key.revoked_at is not None:
+        raise InputError(
+            Reason.KEY_REVOKED,
+            f"key {key_id} of {identity} was revoked at {key.revoked_at}",
+            fix="register a new key and sign again",
+            details={"key_id": key_id},
+        )
+    if datetime.fromisoformat(key.created_at.replace("Z", "+00:00")) > issued_at:
+        raise NotFoundError(
+            Reason.KEY_NOT_REGISTERED,
+            f"key {key_id} was registered at {key.created_at}, after the statement was issued "
+            f"({issued_at.isoformat()})",
+            fix="sign a new statement now that the key is registered",
+            details={"key_id": key_id},
+        )
