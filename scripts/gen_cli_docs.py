@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import typer.main
-
-from airel.cli.main import app
+from airel.cli.app import command_tree
 
 
 def walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
@@ -27,7 +25,7 @@ def walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
 
 def render() -> str:
     """The Markdown reference."""
-    root = typer.main.get_command(app)
+    root = command_tree()
     lines = [
         "# CLI reference",
         "",

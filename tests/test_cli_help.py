@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 from typer.testing import CliRunner
 
 from airel.cli import output
+from airel.cli.app import command_tree
 from airel.cli.examples import EXAMPLES
 from airel.cli.main import app
 from airel.errors import InputError, Reason
@@ -45,7 +45,7 @@ def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]
         yield " ".join(path), command
 
 
-LEAVES = dict(leaves(typer.main.get_command(app)))
+LEAVES = dict(leaves(command_tree()))
 
 
 def test_every_leaf_command_has_examples() -> None:

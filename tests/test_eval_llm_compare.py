@@ -4,7 +4,6 @@ report stored and printed by `eval report`; an error or timeout is never a pass.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +40,6 @@ from llm_suite_helpers import (
 from test_eval_targets import FakeServer
 
 NAN = np.nan
-importlib.import_module("airel.cli.main").build_app()  # wires every command onto `app`
 
 # -- the pure math -----------------------------------------------------------------------------
 

@@ -10,19 +10,25 @@ and the command classes that show flags as flags.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 import typer.main
+from typer import _click
 from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandInfo, TyperInfo
 
 from airel.cli import examples, output
 from airel.cli.main import version_text
-from airel.client import Client
-from airel.config import load_settings
+from airel.cli.table import COMMANDS, Entry
 from airel.errors import AirelError
+
+if TYPE_CHECKING:
+    from airel.client import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,16 +61,91 @@ class AirelCommand(TyperCommand):
 
 
 class AirelGroup(TyperGroup):
-    """A command group (and the root): flags shown as flags."""
+    """A command group: flags shown as flags."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _flags_as_flags(super().get_params(ctx))
 
 
+class LazyRoot(AirelGroup):
+    """The root: its commands come from :data:`airel.cli.table.COMMANDS` and each command's
+    module is imported only when that command runs or shows its own help. ``airel --help``
+    lists the table's summaries without importing any command module."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        loaded = self.commands.get(cmd_name)
+        if loaded is not None:
+            return loaded
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        if self._listing:  # the root's help: a stand-in with the summary is enough
+            return TyperCommand(name=cmd_name, help=entry.summary, short_help=entry.summary)
+        command = load_command(cmd_name, entry, self.rich_markup_mode)
+        self.commands[cmd_name] = command
+        return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as exc:  # suggest from the table, not the loaded
+            matches = get_close_matches(args[0], list(COMMANDS)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?"
+            raise
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def load_all(self, ctx: Any = None) -> LazyRoot:
+        """Every command loaded (the CLI reference and the help tests walk the whole tree)."""
+        for name in COMMANDS:
+            self.get_command(ctx, name)
+        return self
+
+
+def load_command(name: str, entry: Entry, markup: Any) -> Any:
+    """Import ``entry``'s module and build its Click command (a group with its commands, or
+    one verb), with the classes and help examples of :func:`finish_help`."""
+    target = getattr(importlib.import_module(f"airel.cli.{entry.module}"), entry.attr)
+    if entry.group:
+        finish_help(target, (name,))
+        info = TyperInfo(target, name=name, cls=AirelGroup)
+        return typer.main.get_group_from_info(
+            info, pretty_exceptions_short=True, suggest_commands=True, rich_markup_mode=markup
+        )
+    verb = CommandInfo(
+        name=name,
+        callback=target,
+        cls=AirelCommand,
+        epilog=examples.epilog(name),
+        short_help=entry.summary,
+    )
+    return typer.main.get_command_from_info(
+        verb, pretty_exceptions_short=True, rich_markup_mode=markup
+    )
+
+
+def command_tree() -> LazyRoot:
+    """The root Click command with every command loaded."""
+    root = typer.main.get_command(app)
+    assert isinstance(root, LazyRoot)
+    return root.load_all()
+
+
 app = typer.Typer(
     name="airel",
     help="Release AI systems under control: bundles, registries, lineage, audit.",
-    cls=AirelGroup,
+    cls=LazyRoot,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -140,8 +221,11 @@ def finish_help(typer_app: typer.Typer, path: tuple[str, ...] = ()) -> None:
 
 
 def client() -> Client:
-    """The Client for this invocation."""
+    """The Client for this invocation (the SDK is imported here, when a command needs it)."""
     if "client" not in _state:
+        from airel.client import Client  # noqa: PLC0415 -- keeps `airel --help` light
+        from airel.config import load_settings  # noqa: PLC0415
+
         _state["client"] = Client(load_settings(_state.get("overrides")))
     result: Client = _state["client"]
     return result

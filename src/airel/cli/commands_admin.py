@@ -194,15 +194,9 @@ def lineage(
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    app.command("init")(init)
-    app.command("lineage")(lineage)
-    db_app.command("upgrade")(db_upgrade)
-    config_app.command("show")(config_show)
-    artifact_app.command("verify")(artifact_verify)
-    artifact_app.command("list")(artifact_list)
-    artifact_app.command("gc")(artifact_gc)
-    app.add_typer(db_app, name="db")
-    app.add_typer(config_app, name="config")
-    app.add_typer(artifact_app, name="artifact")
+# The group's commands (the group itself is listed in airel.cli.table).
+db_app.command("upgrade")(db_upgrade)
+config_app.command("show")(config_show)
+artifact_app.command("verify")(artifact_verify)
+artifact_app.command("list")(artifact_list)
+artifact_app.command("gc")(artifact_gc)

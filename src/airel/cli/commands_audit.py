@@ -9,7 +9,6 @@ import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.client import Client
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
@@ -75,6 +74,8 @@ def keygen(
     as_json: JsonOpt = False,
 ) -> int:
     """Create an Ed25519 key pair for checkpoints."""
+    from airel.client import Client  # noqa: PLC0415 -- the SDK loads when the command runs
+
     raw = Client.generate_key(private, public)
     if as_json:
         output.emit_json({"private": str(private), "public": str(public), "public_key": raw})
@@ -83,9 +84,7 @@ def keygen(
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    audit_app.command("verify")(verify)
-    audit_app.command("checkpoint")(checkpoint)
-    audit_app.command("keygen")(keygen)
-    app.add_typer(audit_app, name="audit")
+# The group's commands (the group itself is listed in airel.cli.table).
+audit_app.command("verify")(verify)
+audit_app.command("checkpoint")(checkpoint)
+audit_app.command("keygen")(keygen)

@@ -364,14 +364,12 @@ def repro(release_id: str, as_json: JsonOpt = False) -> int:
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    bundle_app.command("create")(create)
-    bundle_app.command("freeze")(freeze)
-    bundle_app.command("show")(show)
-    bundle_app.command("check")(check)
-    bundle_app.command("list")(list_)
-    bundle_app.command("diff")(diff)
-    bundle_app.command("verify")(verify)
-    bundle_app.command("repro")(repro)
-    app.add_typer(bundle_app, name="bundle")
+# The group's commands (the group itself is listed in airel.cli.table).
+bundle_app.command("create")(create)
+bundle_app.command("freeze")(freeze)
+bundle_app.command("show")(show)
+bundle_app.command("check")(check)
+bundle_app.command("list")(list_)
+bundle_app.command("diff")(diff)
+bundle_app.command("verify")(verify)
+bundle_app.command("repro")(repro)

@@ -20,8 +20,6 @@ from airel.cli.app import (
     require_release,
     say_linked,
 )
-from airel.domain.profile import profile_to_dict
-from airel.domain.validation_card import render_markdown
 from airel.errors import Reason, ValidationError
 
 validation_app = typer.Typer(help="Stored validation runs (evidence).", no_args_is_help=True)
@@ -47,6 +45,8 @@ def profile(
     as_json: JsonOpt = False,
 ) -> int:
     """Profile a dataset in one streamed pass and store the profile (reused later)."""
+    from airel.domain.profile import profile_to_dict  # noqa: PLC0415 (SciPy, on use)
+
     with _progress() as bar:
         task = bar.add_task(f"profiling {source}", total=None)
 
@@ -171,6 +171,8 @@ def show(
     as_json: JsonOpt = False,
 ) -> int:
     """A stored validation run and its §8.3 card."""
+    from airel.domain.validation_card import render_markdown  # noqa: PLC0415 (SciPy, on use)
+
     run = client().validation_run(run_id)
     if as_json:
         output.emit_json(run)
@@ -202,10 +204,6 @@ def list_(
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    app.command("profile")(profile)
-    app.command("validate")(validate)
-    validation_app.command("show")(show)
-    validation_app.command("list")(list_)
-    app.add_typer(validation_app, name="validation")
+# The group's commands (the group itself is listed in airel.cli.table).
+validation_app.command("show")(show)
+validation_app.command("list")(list_)

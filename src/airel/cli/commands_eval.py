@@ -249,11 +249,9 @@ def list_(as_json: JsonOpt = False) -> int:
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    eval_app.command("compare")(compare)
-    eval_app.command("run")(run)
-    eval_app.command("rejudge")(rejudge)
-    eval_app.command("report")(report)
-    eval_app.command("list")(list_)
-    app.add_typer(eval_app, name="eval")
+# The group's commands (the group itself is listed in airel.cli.table).
+eval_app.command("compare")(compare)
+eval_app.command("run")(run)
+eval_app.command("rejudge")(rejudge)
+eval_app.command("report")(report)
+eval_app.command("list")(list_)

@@ -195,16 +195,12 @@ def approval_sign(
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    role_app.command("grant")(role_grant)
-    role_app.command("revoke")(role_revoke)
-    role_app.command("list")(role_list)
-    key_app.command("generate")(key_generate)
-    key_app.command("register")(key_register)
-    key_app.command("list")(key_list)
-    key_app.command("revoke")(key_revoke)
-    approval_app.command("sign")(approval_sign)
-    app.add_typer(role_app, name="role")
-    app.add_typer(key_app, name="key")
-    app.add_typer(approval_app, name="approval")
+# The group's commands (the group itself is listed in airel.cli.table).
+role_app.command("grant")(role_grant)
+role_app.command("revoke")(role_revoke)
+role_app.command("list")(role_list)
+key_app.command("generate")(key_generate)
+key_app.command("register")(key_register)
+key_app.command("list")(key_list)
+key_app.command("revoke")(key_revoke)
+approval_app.command("sign")(approval_sign)

@@ -225,14 +225,11 @@ def list_(
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    policy_app.command("show")(show)
-    policy_app.command("diff")(diff)
-    policy_app.command("check")(check)
-    policy_app.command("metrics")(metrics)
-    app.add_typer(policy_app, name="policy")
-    evidence_app.command("add")(add)
-    evidence_app.command("link")(link)
-    evidence_app.command("list")(list_)
-    app.add_typer(evidence_app, name="evidence")
+# The group's commands (the group itself is listed in airel.cli.table).
+policy_app.command("show")(show)
+policy_app.command("diff")(diff)
+policy_app.command("check")(check)
+policy_app.command("metrics")(metrics)
+evidence_app.command("add")(add)
+evidence_app.command("link")(link)
+evidence_app.command("list")(list_)

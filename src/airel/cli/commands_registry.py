@@ -169,13 +169,9 @@ def alias_history(kind: KindArg, name: str, alias: str, as_json: JsonOpt = False
     return output.EXIT_OK
 
 
-def register_commands(app: typer.Typer) -> None:
-    """Attach these commands."""
-    app.command("register")(register)
-    component_app.command("show")(component_show)
-    component_app.command("list")(component_list)
-    component_app.command("diff")(component_diff)
-    alias_app.command("set")(alias_set)
-    alias_app.command("history")(alias_history)
-    app.add_typer(component_app, name="component")
-    app.add_typer(alias_app, name="alias")
+# The group's commands (the group itself is listed in airel.cli.table).
+component_app.command("show")(component_show)
+component_app.command("list")(component_list)
+component_app.command("diff")(component_diff)
+alias_app.command("set")(alias_set)
+alias_app.command("history")(alias_history)

@@ -1,16 +1,15 @@
 """The ``airel`` command line: ``airel <noun> <verb>``, each command one SDK call.
 
-Command modules attach themselves to :data:`airel.cli.app.app`; :func:`build_app` wires them
-once, attaches each command's help examples (:mod:`airel.cli.examples`) and is what the
-console-script entry point runs. Nothing here imports the SDK at module level, so
-``airel --version`` answers without loading it; ``from airel.cli.main import app`` still
-gives the wired app (PEP 562 ``__getattr__``).
+The top-level commands are a table (:mod:`airel.cli.table`: name → module, summary); the
+root imports a command's module only when that command runs or shows its own help, and each
+module's commands get their help examples (:mod:`airel.cli.examples`) as they load. So
+``airel --help`` and ``airel --version`` never load the SDK, SQLAlchemy, PyArrow or SciPy;
+``from airel.cli.main import app`` gives the app (PEP 562 ``__getattr__``).
 """
 
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,11 +20,12 @@ if TYPE_CHECKING:
 __all__ = ["app", "build_app", "main", "version_text"]
 
 VERSION_FLAGS = (["--version"], ["-V"])
-_wired: list[typer.Typer] = []
 
 
 def version_text() -> str:
     """``airel <version>``, from the installed package's metadata."""
+    from importlib import metadata  # noqa: PLC0415 (60 ms: only when the version is asked)
+
     try:
         version = metadata.version("airel")
     except metadata.PackageNotFoundError:  # running from a source tree that is not installed
@@ -34,36 +34,10 @@ def version_text() -> str:
 
 
 def build_app() -> typer.Typer:
-    """The app with every command module registered and the help finished (once)."""
-    # Imported here, not at module level: they load the SDK (SQLAlchemy, every service).
-    from airel.cli import (  # noqa: PLC0415
-        commands_admin,
-        commands_audit,
-        commands_bundle,
-        commands_data,
-        commands_eval,
-        commands_gate,
-        commands_identity,
-        commands_policy,
-        commands_registry,
-    )
-    from airel.cli.app import app, finish_help  # noqa: PLC0415
+    """The app. Its root lists :data:`airel.cli.table.COMMANDS` and imports a command's module
+    only when that command is used (:class:`airel.cli.app.LazyRoot`)."""
+    from airel.cli.app import app  # noqa: PLC0415
 
-    if not _wired:
-        for module in (
-            commands_admin,
-            commands_registry,
-            commands_bundle,
-            commands_data,
-            commands_eval,
-            commands_gate,
-            commands_identity,
-            commands_policy,
-            commands_audit,
-        ):
-            module.register_commands(app)
-        finish_help(app)
-        _wired.append(app)
     return app
 
 

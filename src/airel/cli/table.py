@@ -1,0 +1,99 @@
+"""The command table: every top-level command of ``airel``, the module that defines it and the
+one-line summary ``airel --help`` shows — so the CLI imports a command's module only when that
+command runs (or its own ``--help`` is asked for).
+
+A group entry names the module's ``typer.Typer`` (``airel bundle …``); a verb entry names a
+function (``airel init``). The summaries are the groups' ``help`` and the verbs' docstring first
+lines; ``tests/test_cli_startup.py`` loads every entry and fails when one drifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["COMMANDS", "Entry"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One top-level command: where it lives and what ``airel --help`` says of it."""
+
+    module: str  # under airel.cli
+    attr: str  # the Typer app of a group, or the function of a verb
+    summary: str
+    group: bool = True
+
+
+COMMANDS: dict[str, Entry] = {
+    # store and settings
+    "init": Entry(
+        "commands_admin",
+        "init",
+        "Create the store (./.airel by default): schema, artifact directory, store id.",
+        False,
+    ),
+    "config": Entry("commands_admin", "config_app", "Show settings and where they came from."),
+    "db": Entry("commands_admin", "db_app", "Database schema management."),
+    "artifact": Entry("commands_admin", "artifact_app", "Content-addressed artifacts."),
+    # registry
+    "register": Entry(
+        "commands_registry",
+        "register",
+        "Register a component version from its spec; artifacts are hashed into the CAS.",
+        False,
+    ),
+    "component": Entry("commands_registry", "component_app", "Read registered component versions."),
+    "alias": Entry("commands_registry", "alias_app", "Movable aliases such as name@production."),
+    "lineage": Entry(
+        "commands_admin",
+        "lineage",
+        "What went into a release (upstream) or which releases used a component (downstream).",
+        False,
+    ),
+    # bundles
+    "bundle": Entry(
+        "commands_bundle", "bundle_app", "Release bundles: draft, freeze, inspect, compare, verify."
+    ),
+    # data
+    "profile": Entry(
+        "commands_data",
+        "profile",
+        "Profile a dataset in one streamed pass and store the profile (reused later).",
+        False,
+    ),
+    "validate": Entry(
+        "commands_data",
+        "validate",
+        "Run the nine §5.5 checks; store the run and its card. Exit 1 on any hard finding.",
+        False,
+    ),
+    "validation": Entry("commands_data", "validation_app", "Stored validation runs (evidence)."),
+    # evaluation
+    "eval": Entry("commands_eval", "eval_app", "Offline evaluation: baseline vs candidate."),
+    # gates
+    "policy": Entry("commands_policy", "policy_app", "Gate policies: show, diff, check, metrics."),
+    "evidence": Entry(
+        "commands_policy", "evidence_app", "Gate evidence of a release: add, link, list."
+    ),
+    "gate": Entry("commands_gate", "gate_app", "Release gates G0-G9: check, explain, memo."),
+    "approve": Entry(
+        "commands_gate",
+        "approve",
+        "Approve a release's bundle digest in a role you hold in the store.",
+        False,
+    ),
+    "accept-risk": Entry(
+        "commands_gate",
+        "accept_risk",
+        "Accept a residual hard risk the policy allows: scope, expiry, controls required.",
+        False,
+    ),
+    # identity
+    "role": Entry(
+        "commands_identity", "role_app", "Role grants in the store (admin changes them)."
+    ),
+    "key": Entry("commands_identity", "key_app", "Ed25519 keys that sign approvals."),
+    "approval": Entry("commands_identity", "approval_app", "Sign approvals offline."),
+    # audit
+    "audit": Entry("commands_audit", "audit_app", "The hash-chained audit log."),
+}
