@@ -10,9 +10,9 @@ from typing import Any
 
 from airel.client import Client
 from airel.domain.canonical import digest_of
+from airel.domain.clock import utc_now
 from airel.domain.evidence import EvalRecord, ValidationRun
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 V1, V2 = "FRAUD-2026-001", "FRAUD-2026-002"
 FIRST = "first release of the use case: nothing earlier to roll back to"  # --allow-incomplete

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import airel
-from airel.domain.approvals import Approval, Role, Waiver, WaiverKind
+from airel.domain.approvals import Approval, Waiver, WaiverKind
 from airel.domain.decision import (
     Decision,
     DecisionKind,
@@ -28,6 +28,7 @@ from airel.domain.decision import (
 from airel.domain.gate_metrics import METRICS, FactStatus
 from airel.domain.gates import Conditions, GateId, Stage
 from airel.domain.policy import Policy, build_policy
+from airel.domain.roles import Role
 from airel.domain.tiers import PipelineType, RiskTier
 
 RAW: dict[str, Any] = yaml.safe_load(

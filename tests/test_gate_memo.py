@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 import airel
-from airel.domain.approvals import Approval, Role, Waiver, WaiverKind
+from airel.domain.approvals import Approval, Waiver, WaiverKind
 from airel.domain.decision import Fact, GateInputs, decide, inputs_digest
 from airel.domain.gate_memo import code, decision_text, render_html, render_markdown, text
 from airel.domain.gate_metrics import METRICS, FactStatus
 from airel.domain.gates import Conditions, GateId
 from airel.domain.policy import build_policy
+from airel.domain.roles import Role
 from airel.domain.tiers import PipelineType, RiskTier
 
 POLICY = build_policy(

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 import airel
-from airel.domain.approvals import Role
 from airel.domain.gates import GateId, Stage
 from airel.domain.policy import MAX_EXTENDS, Policy, build_policy, merge_docs, resolve_extends
+from airel.domain.roles import Role
 from airel.domain.tiers import PipelineType, RiskTier
 from airel.errors import Reason, ValidationError
 

@@ -30,11 +30,12 @@ from hypothesis.stateful import (
 )
 
 import airel
-from airel.domain.approvals import MAX_SKEW, Approval, Role, Waiver, WaiverKind
+from airel.domain.approvals import MAX_SKEW, Approval, Waiver, WaiverKind
 from airel.domain.decision import Decision, DecisionKind, Fact, GateInputs, decide
 from airel.domain.gate_metrics import METRICS, FactStatus
 from airel.domain.gates import Conditions, GateId
 from airel.domain.policy import build_policy
+from airel.domain.roles import Role
 from airel.domain.tiers import PipelineType, RiskTier
 
 POLICY = build_policy(

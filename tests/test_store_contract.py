@@ -22,6 +22,7 @@ from airel.domain.alias import Alias, AliasMove
 from airel.domain.artifact import ArtifactRef, ArtifactType
 from airel.domain.audit import GENESIS_HASH, AuditEntry, recompute, verify_entries
 from airel.domain.bundle import FrozenBundle
+from airel.domain.clock import utc_now
 from airel.domain.components import (
     ComponentKey,
     ComponentKind,
@@ -33,7 +34,7 @@ from airel.domain.lineage import Edge, Relation
 from airel.errors import AirelError, ConflictError, Reason
 from airel.store import schema
 from airel.store.contract import ReadTx, Store, WriteTx
-from airel.store.sql import SqlStore, utc_now
+from airel.store.sql import SqlStore
 
 POLICY = ComponentKind.POLICY
 DATASET = ComponentKind.DATASET

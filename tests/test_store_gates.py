@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from airel.client import Client
-from airel.domain.approvals import Approval, Role, Waiver, WaiverKind
+from airel.domain.approvals import Approval, Waiver, WaiverKind
+from airel.domain.clock import utc_now
 from airel.domain.gate_records import (
     Attestation,
     AttestationStatus,
@@ -25,10 +26,11 @@ from airel.domain.gate_records import (
     decision_id_of,
 )
 from airel.domain.gates import Conditions
+from airel.domain.roles import Role
 from airel.errors import ConflictError, Reason
 from airel.store import schema
 from airel.store.contract import WriteTx
-from airel.store.sql import SqlStore, utc_now
+from airel.store.sql import SqlStore
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DIGEST = "sha256:" + "b" * 64

@@ -31,6 +31,7 @@ from airel.domain.bundle import (
     ComponentChange,
     FrozenBundle,
 )
+from airel.domain.clock import utc_now
 from airel.domain.completeness import CompletenessReport
 from airel.domain.components import ComponentKind, ComponentVersion
 from airel.domain.evalsuite import EvalTask
@@ -58,9 +59,10 @@ from airel.services import (
 from airel.services.bundle_drafts import BundleView, Drafted
 from airel.services.bundles import BundleCheck, Frozen
 from airel.services.components import Registered, VersionDiff
-from airel.services.context import Context, StoreIdentities
+from airel.services.context import Context
 from airel.services.eval_llm_side import JudgeConfig
 from airel.services.evaluation import EvalOutcome
+from airel.services.identities import StoreIdentities
 from airel.services.reproducibility import ReproReport, reproducibility
 from airel.services.validation import ValidationOutcome
 from airel.store import engines, migrate
@@ -169,7 +171,7 @@ class Client(GateClient, IdentityClient):
         actor = self.settings.actor
 
         def stamp(tx: WriteTx) -> None:
-            seeded = identities.seed_grants(tx, actor, self.settings.identities)
+            seeded = identities.seed_grants(tx, actor, self.settings.identities, at=utc_now())
             if not tx.store_id():
                 store_id = str(uuid.uuid4())
                 tx.set_store_id(store_id)

@@ -16,11 +16,12 @@ from typing import Any
 from airel.adapters.documents import ParseLimits, load_document
 from airel.config import Settings
 from airel.domain import gate_memo
-from airel.domain.approvals import Approval, Role, Waiver
+from airel.domain.approvals import Approval, Waiver
 from airel.domain.decision import Decision
 from airel.domain.gate_metrics import METRICS, MetricDef
 from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
 from airel.domain.gates import Conditions, GateId
+from airel.domain.roles import Role
 from airel.domain.validation import parse_record
 from airel.errors import InputError, Reason, ValidationError
 from airel.services import gate_approvals, gate_evidence, gate_policy, gates, signed_approvals

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from airel.adapters import signing
-from airel.domain.identity import GrantRole, RoleGrant, SigningKey
+from airel.domain.roles import GrantRole, RoleGrant, SigningKey
 from airel.services import identities
 from airel.services.context import Context
 

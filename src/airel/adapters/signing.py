@@ -1,4 +1,5 @@
-"""Ed25519 keys and signatures for signed approvals (G6), over ``cryptography``.
+"""Ed25519 keys and signatures, over ``cryptography``: signed approvals (G6) and signed audit
+checkpoints (C2) — and, later, the evidence binder — all load and check keys here.
 
 Private keys are PKCS#8 PEM files written with mode 0600 and never overwritten; public keys
 are read from a PEM (SubjectPublicKeyInfo) file or a file holding the raw 32 bytes in base64
@@ -20,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from airel.adapters.documents import ParseLimits, read_bounded
 from airel.errors import InputError, Reason
 
 MAX_KEY_FILE = 16_384
+_KEY_LIMITS = ParseLimits(max_bytes=MAX_KEY_FILE)
 
 
 def _bad(path: Path, why: str) -> InputError:
@@ -34,14 +37,9 @@ def _bad(path: Path, why: str) -> InputError:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_KEY_FILE + 1)
-    except OSError as exc:
-        raise _bad(path, f"cannot read it ({exc.strerror})") from None
-    if len(data) > MAX_KEY_FILE:
-        raise _bad(path, "too large for a key file")
-    return data
+    """A key file's bytes: a missing file is ARTIFACT_MISSING, an oversized one DOC_TOO_LARGE,
+    as for every file airel reads."""
+    return read_bounded(path, _KEY_LIMITS)
 
 
 def raw_b64(key: Ed25519PublicKey) -> str:
@@ -89,6 +87,14 @@ def generate_private_key(path: Path) -> str:
     return raw_b64(key.public_key())
 
 
+def public_pem(public_b64: str) -> bytes:
+    """The SubjectPublicKeyInfo PEM of a raw base64 public key."""
+    key = Ed25519PublicKey.from_public_bytes(raw_bytes(public_b64))
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     """An Ed25519 private key from a PEM file."""
     try:
@@ -100,11 +106,14 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def load_public_key(path: Path) -> str:
-    """The raw public key (base64) from a PEM public key, a PEM private key or a file of the
-    base64 raw key."""
+def load_public_key(path: Path, *, allow_private: bool = True) -> str:
+    """The raw public key (base64) from a PEM public key, a file of the base64 raw key or —
+    with ``allow_private`` — a PEM private key (a trusted key to check against must be public:
+    ``allow_private=False`` refuses a private key file)."""
     data = _read(path)
     if data.lstrip().startswith(b"-----BEGIN PRIVATE KEY"):
+        if not allow_private:
+            raise _bad(path, "a private key where the public key was expected")
         return raw_b64(load_private_key(path).public_key())
     if data.lstrip().startswith(b"-----BEGIN"):
         try:

@@ -28,35 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from airel.domain.canonical import digest_of
 from airel.domain.gates import Conditions
+from airel.domain.roles import AuthMethod, Role
 from airel.errors import ConflictError, InputError, Reason, ValidationError
 
 Text = Annotated[str, Field(min_length=1, max_length=2048)]
 MAX_SKEW = timedelta(minutes=5)  # how far ahead of the clock a timestamp may be
-
-
-class Role(StrEnum):
-    """Approver roles (§4.2 approval requirements, §8.1 approvals)."""
-
-    BUSINESS_OWNER = "business_owner"  # accountable for the business outcome
-    MODEL_RISK = "model_risk"  # independent model validation
-    COMPLIANCE = "compliance"  # regulatory obligations
-    SECURITY = "security"  # security review
-    PRIVACY = "privacy"  # privacy / data protection review
-    DATA_OWNER = "data_owner"  # owns the data the release uses
-    PLATFORM = "platform"  # runs the platform the release deploys on
-    PRODUCT_OWNER = "product_owner"  # owns the product (Tier 2/3 sign-off)
-    RELEASE_MANAGER = "release_manager"  # runs the release process
-    RISK = "risk"  # enterprise risk (Tier 0 review)
-    LEGAL = "legal"  # legal (Tier 0 review)
-    EXECUTIVE = "executive"  # executive sponsor (Tier 0 review)
-
-
-class AuthMethod(StrEnum):
-    """How the approver of an approval or waiver was established (G6, C2). The REST API adds
-    its token / OIDC methods."""
-
-    UNAUTHENTICATED_LOCAL = "unauthenticated-local"  # the local actor, trusted as configured
-    SIGNED_ED25519 = "signed-ed25519"  # a signature under the approver's registered key
 
 
 # Fields added after records were first stored: left out of the seal while unset, so the seals
@@ -67,19 +43,6 @@ _LATER_FIELDS = frozenset({"auth", "key_id", "nonce", "signature"})
 def _content(model: BaseModel) -> dict[str, Any]:
     unset = {f for f in _LATER_FIELDS if getattr(model, f, None) is None}
     return model.model_dump(mode="json", exclude={"seal"} | unset)
-
-
-def parse_role(value: str) -> Role:
-    """A role by name; an unknown one is refused with the list of known roles."""
-    try:
-        return Role(value.strip().lower().replace("-", "_").replace(" ", "_"))
-    except ValueError:
-        raise InputError(
-            Reason.UNKNOWN_ROLE,
-            f"unknown approver role {value!r}",
-            fix="one of " + ", ".join(r.value for r in Role),
-            details={"role": value},
-        ) from None
 
 
 def _aware(ts: datetime, field: str) -> datetime:

@@ -28,8 +28,8 @@ from pydantic import (
 
 from airel.domain.artifact import ArtifactRef
 from airel.domain.canonical import check_digest, digest_bytes, digest_of
-from airel.domain.eval_llm_thresholds import parse_pass_threshold
 from airel.domain.names import NameClass, check_name
+from airel.domain.pass_threshold import parse_pass_threshold
 from airel.domain.tiers import RiskTier, parse_risk_tier
 from airel.domain.validation import FieldProblem, as_field_problem
 from airel.errors import Reason, ValidationError
@@ -292,7 +292,7 @@ class EvaluatorSpec(_Spec):
     its ``prompt_template`` and ``rubric``, so a change to any of them is a new version; the
     endpoint itself is deployment configuration. A ``plugin`` names its entry point in the
     ``airel.evaluators`` group. Judges and plugins state pass-rate ``thresholds``
-    (:mod:`airel.domain.eval_llm_thresholds`).
+    (:mod:`airel.domain.pass_threshold`).
     """
 
     evaluator_type: Literal["metric", "rule", "judge", "human", "plugin"]

@@ -1,9 +1,5 @@
-"""Who may do what: role grants, registered signing keys and signed approval statements (G6,
-C2), as pure data and checks.
-
-Roles live in the store as :class:`RoleGrant` records — identity → role, granted and revoked
-by an administrator, each change audited. ``admin`` (:class:`AdminRole`) manages grants and
-keys; it is not an approver role and no policy can ask for it.
+"""Signed approval statements (G6, C2), as pure data and checks (roles, grants and keys are in
+:mod:`airel.domain.roles`).
 
 A signed approval is an *approval statement* (:func:`approval_statement`: the canonical JSON
 of everything the approval asserts — release, bundle digest, role, identity, issue time,
@@ -15,96 +11,21 @@ statement's digest is single-use (it is the approval's id).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airel.domain.approvals import Approval, AuthMethod, Role
+from airel.domain.approvals import Approval
 from airel.domain.canonical import canonical_bytes, digest_of
+from airel.domain.roles import AuthMethod, SigningKey
 from airel.domain.validation import parse_record
 from airel.errors import InputError, NotFoundError, Reason, ValidationError
 
 STATEMENT_FORMAT = "airel-approval-statement/1"
 SIGNED_FORMAT = "airel-signed-approval/1"
-KEY_PREFIX = "ed25519:"
-KEY_ID_HEX = 32  # 128 bits of the SHA-256 of the raw public key
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
-
-
-class AdminRole(StrEnum):
-    """The role that manages the store's identities (not an approver role)."""
-
-    ADMIN = "admin"  # grants and revokes roles, registers and revokes signing keys
-
-
-GrantRole = Role | AdminRole
-
-
-def parse_grant_role(value: str) -> GrantRole:
-    """An approver role or ``admin``; an unknown one is refused with the list of roles."""
-    cleaned = value.strip().lower().replace("-", "_").replace(" ", "_")
-    if cleaned == AdminRole.ADMIN.value:
-        return AdminRole.ADMIN
-    try:
-        return Role(cleaned)
-    except ValueError:
-        raise InputError(
-            Reason.UNKNOWN_ROLE,
-            f"unknown role {value!r}",
-            fix="one of admin, " + ", ".join(r.value for r in Role),
-            details={"role": value},
-        ) from None
-
-
-class RoleGrant(BaseModel):
-    """One identity → role assignment as stored (revoked ones are kept)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    identity: Name
-    role: GrantRole
-    granted_at: str
-    granted_by: Name
-    revoked_at: str | None = None
-    revoked_by: str | None = None
-
-    @property
-    def live(self) -> bool:
-        """True while not revoked."""
-        return self.revoked_at is None
-
-
-def approver_roles(grants: list[RoleGrant]) -> frozenset[Role]:
-    """The approver roles among live grants."""
-    return frozenset(g.role for g in grants if g.live and isinstance(g.role, Role))
-
-
-def is_admin(grants: list[RoleGrant]) -> bool:
-    """True when a live grant is ``admin``."""
-    return any(g.live and g.role is AdminRole.ADMIN for g in grants)
-
-
-class SigningKey(BaseModel):
-    """An approver's registered Ed25519 public key."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key_id: str
-    identity: Name
-    public_key: str  # the raw 32 bytes, base64
-    created_at: str
-    created_by: Name
-    revoked_at: str | None = None
-    revoked_by: str | None = None
-
-
-def key_id_of(raw_public_key: bytes) -> str:
-    """``ed25519:`` + the first 128 bits (hex) of the SHA-256 of the raw public key."""
-    return KEY_PREFIX + hashlib.sha256(raw_public_key).hexdigest()[:KEY_ID_HEX]
 
 
 class SignedApproval(BaseModel):

@@ -23,11 +23,11 @@ from typing import Annotated, Any
 import cel
 from pydantic import BaseModel, ConfigDict, Field
 
-from airel.domain.approvals import Role
 from airel.domain.canonical import digest_of
 from airel.domain.components import LAX
 from airel.domain.gate_metrics import METRICS, RESERVED
 from airel.domain.gates import Conditions, GateId, Stage
+from airel.domain.roles import Role
 from airel.domain.tiers import PipelineType, RiskTier, parse_risk_tier
 from airel.domain.validation import parse_record
 from airel.errors import AirelError, Reason, ValidationError

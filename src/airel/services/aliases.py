@@ -13,7 +13,6 @@ from airel.domain.names import NameClass, check_name
 from airel.errors import ConflictError, NotFoundError, Reason
 from airel.services.context import Context
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 
 def set_alias(
@@ -56,7 +55,7 @@ def set_alias(
             )
         if current is not None and current.version == version:
             return current, False
-        now = utc_now()
+        now = ctx.stamp()
         updated = Alias(
             kind=kind,
             name=name,

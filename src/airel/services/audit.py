@@ -8,19 +8,11 @@ access but without the key cannot produce a matching signed head).
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-
+from airel.adapters import signing
 from airel.adapters.documents import ParseLimits, parse_json, read_bounded
 from airel.domain.audit import (
     CHECKPOINT_FORMAT,
@@ -31,7 +23,7 @@ from airel.domain.audit import (
     verify_entries,
 )
 from airel.domain.records import RecordProblem
-from airel.errors import AirelError, InputError, Reason
+from airel.errors import InputError, Reason
 from airel.services.context import Context
 from airel.services.record_integrity import (
     MAX_PROBLEMS,
@@ -39,7 +31,6 @@ from airel.services.record_integrity import (
     tap,
     verify_live_records,
 )
-from airel.store.sql import utc_now
 
 _KEY_LIMITS = ParseLimits(max_bytes=16_384, max_depth=4, max_nodes=100)
 
@@ -101,29 +92,15 @@ def verify_chain(
 
 def generate_key(private_path: Path, public_path: Path) -> str:
     """Write a new Ed25519 key pair (private key mode 0600); return the public key (base64)."""
-    for path in (private_path, public_path):
-        if path.exists():
-            raise InputError(
-                Reason.INVALID_KEY,
-                f"{path} already exists",
-                fix="choose another file name; airel never overwrites a key",
-            )
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    public = key.public_key()
-    public_path.write_bytes(
-        public.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    if public_path.exists():
+        raise InputError(
+            Reason.INVALID_KEY,
+            f"{public_path} already exists",
+            fix="choose another file name; airel never overwrites a key",
         )
-    )
-    return _raw_b64(public)
+    public = signing.generate_private_key(private_path)
+    public_path.write_bytes(signing.public_pem(public))
+    return public
 
 
 def create_checkpoint(ctx: Context, private_key: Path, out: Path) -> dict[str, Any]:
@@ -135,10 +112,10 @@ def create_checkpoint(ctx: Context, private_key: Path, out: Path) -> dict[str, A
             f"the audit chain is broken ({len(report.problems)} problem(s)); refusing to sign it",
             fix="run `airel audit verify` and investigate before checkpointing",
         )
-    key = _load_private(private_key)
+    key = signing.load_private_key(private_key)
     with ctx.store.read() as tx:
         store_id = tx.store_id()
-    at = utc_now()
+    at = ctx.stamp()
     message = checkpoint_message(store_id, report.head_seq, report.head_hash, at)
     data = {
         "format": CHECKPOINT_FORMAT,
@@ -146,56 +123,11 @@ def create_checkpoint(ctx: Context, private_key: Path, out: Path) -> dict[str, A
         "seq": report.head_seq,
         "entry_hash": report.head_hash,
         "at": at,
-        "public_key": _raw_b64(key.public_key()),
-        "signature": base64.b64encode(key.sign(message)).decode("ascii"),
+        "public_key": signing.raw_b64(key.public_key()),
+        "signature": signing.sign(key, message),
     }
     out.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return data
-
-
-def _raw_b64(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")
-
-
-def _load_private(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(read_bounded(path, _KEY_LIMITS), password=None)
-    except AirelError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            Reason.INVALID_KEY,
-            f"{path} is not an unencrypted PEM private key: {exc}",
-            fix="create one with `airel audit keygen`",
-        ) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(
-            Reason.INVALID_KEY,
-            f"{path} is not an Ed25519 key",
-            fix="create one with `airel audit keygen`",
-        )
-    return key
-
-
-def _load_public(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(read_bounded(path, _KEY_LIMITS))
-    except AirelError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            Reason.INVALID_KEY,
-            f"{path} is not a PEM public key: {exc}",
-            fix="pass the .pub file written by `airel audit keygen`",
-        ) from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise InputError(
-            Reason.INVALID_KEY,
-            f"{path} is not an Ed25519 public key",
-            fix="pass the .pub file written by `airel audit keygen`",
-        )
-    return key
 
 
 def _load_checkpoint(path: Path) -> dict[str, Any]:
@@ -222,22 +154,19 @@ def _check_checkpoint(
 ) -> list[ChainProblem]:
     seq = int(data["seq"])
     problems: list[ChainProblem] = []
-    try:
-        if public_key is not None:
-            key = _load_public(public_key)
-            if _raw_b64(key) != data["public_key"]:
-                problems.append(
-                    ChainProblem(
-                        seq=seq,
-                        kind=ChainProblemKind.CHECKPOINT_INVALID,
-                        detail="signed with a different key",
-                    )
-                )
-        else:
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(data["public_key"]))
-        message = checkpoint_message(data["store_id"], seq, data["entry_hash"], data["at"])
-        key.verify(base64.b64decode(data["signature"], validate=True), message)
-    except (InvalidSignature, ValueError):
+    if (
+        public_key is not None
+        and signing.load_public_key(public_key, allow_private=False) != data["public_key"]
+    ):
+        problems.append(
+            ChainProblem(
+                seq=seq,
+                kind=ChainProblemKind.CHECKPOINT_INVALID,
+                detail="signed with a different key",
+            )
+        )
+    message = checkpoint_message(data["store_id"], seq, data["entry_hash"], data["at"])
+    if not signing.verify(data["public_key"], message, data["signature"]):
         problems.append(
             ChainProblem(
                 seq=seq,

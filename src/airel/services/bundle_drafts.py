@@ -33,7 +33,6 @@ from airel.services.bundles import (
 )
 from airel.services.context import Context
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def save_draft(
         summary,
     ):
         return Drafted(current, checked.completeness, created=False, dry_run=dry_run)
-    now = utc_now()
+    now = ctx.stamp()
     draft = BundleDraft(
         release_id=spec.release_id,
         use_case_id=spec.use_case_id,

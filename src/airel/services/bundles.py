@@ -47,7 +47,6 @@ from airel.errors import (
 from airel.services.components import resolve_reference
 from airel.services.context import Context
 from airel.store.contract import ReadTx, WriteTx
-from airel.store.sql import utc_now
 
 _ABBREVIATED = re.compile(r"^(?:sha256:)?([0-9a-f]{4,64})(?:\.\.\.|…)?$")
 MAX_REASON = 1000  # characters of an --allow-incomplete reason
@@ -332,7 +331,7 @@ def freeze_spec(
         resolutions=ordered,
         spec_digest=spec.spec_digest(),
         digest=digest,
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
         incomplete_reason=None if completeness.complete else reason,
     )

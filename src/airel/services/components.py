@@ -59,7 +59,6 @@ from airel.errors import (
 )
 from airel.services.context import Context
 from airel.store.contract import ReadTx, WriteTx
-from airel.store.sql import utc_now
 
 ENVELOPE = ("kind", "name", "version", "artifact", "artifact_hash")
 SHAPE_FIELD = "data_shape"  # what registration read from a dataset's artifact
@@ -345,7 +344,7 @@ def register_component(
         artifact=artifact_ref,
         parents=parents,
         digest=digest,
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
     )
 

@@ -8,10 +8,8 @@ from typing import Protocol
 
 from airel.adapters.blobs import BlobStore
 from airel.adapters.documents import ParseLimits
-from airel.domain.approvals import AuthMethod, Role
-from airel.domain.identity import approver_roles
-from airel.domain.records import RecordRef, RecordTable
-from airel.services.record_integrity import require_intact
+from airel.domain.clock import Clock, SystemClock, stamp
+from airel.domain.roles import AuthMethod, Role
 from airel.store.contract import ReadTx, Store
 
 
@@ -25,28 +23,19 @@ class Identity(Protocol):
 
 
 @dataclass(frozen=True)
-class StoreIdentities:
-    """Roles as granted in the store (``role_grants``, changed only by an administrator);
-    a configuration file plays no part once the store is initialised. A grant row that does
-    not match the audit chain (edited or inserted behind airel) is refused, not counted."""
-
-    def roles_of(self, name: str, tx: ReadTx) -> frozenset[Role]:
-        """The live approver-role grants of ``name`` (RECORD_TAMPERED if one was forged)."""
-        grants = tx.list_role_grants(name, include_revoked=True)
-        refs = [RecordRef(RecordTable.ROLE_GRANTS, (g.identity, g.role.value)) for g in grants]
-        require_intact(tx, refs, purpose=f"the role grants of {name}")
-        return approver_roles(grants)
-
-
-@dataclass(frozen=True)
 class Context:
     """The dependencies of a service call."""
 
     store: Store
     blobs: BlobStore
     actor: str
+    identity: Identity  # where the roles come from (the store's grants: StoreIdentities)
     limits: ParseLimits = field(default_factory=ParseLimits)
-    identity: Identity = field(default_factory=StoreIdentities)
     # how ``actor`` was established: embedded mode trusts the local actor (the REST API will
     # pass its token / OIDC method); recorded on every approval and waiver made as ``actor``
     auth: AuthMethod = AuthMethod.UNAUTHENTICATED_LOCAL
+    clock: Clock = field(default_factory=SystemClock)  # what "now" is (tests: FixedClock)
+
+    def stamp(self) -> str:
+        """Now, by this context's clock, as the stored ISO-8601 UTC text."""
+        return stamp(self.clock.now())

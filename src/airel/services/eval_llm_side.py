@@ -39,9 +39,9 @@ from airel.domain.eval_cases import (
     case_from_dict,
     output_from_dict,
 )
-from airel.domain.eval_llm_thresholds import PassThreshold, parse_pass_threshold
 from airel.domain.eval_rules import evaluate_batch
 from airel.domain.evalsuite import EvalSuite
+from airel.domain.pass_threshold import PassThreshold, parse_pass_threshold
 from airel.errors import AirelError, Reason, ValidationError
 from airel.services.components import resolve_reference
 from airel.services.context import Context

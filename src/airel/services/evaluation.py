@@ -34,7 +34,6 @@ from airel.services.components import resolve_reference
 from airel.services.context import Context
 from airel.services.profiling import sniff_format
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 MAX_EXAMPLES = 20
 
@@ -251,7 +250,7 @@ def save_record(ctx: Context, body: dict[str, Any], *, kind: str, subject: str,
         subject=subject,
         passed=bool(body["passed"]),
         body=body,
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
     )
 

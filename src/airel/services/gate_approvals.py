@@ -21,17 +21,16 @@ from datetime import UTC, datetime, timedelta
 
 from airel.domain.approvals import (
     Approval,
-    Role,
     Waiver,
     WaiverKind,
     check_new_approval,
     check_new_waiver,
-    parse_role,
 )
 from airel.domain.bundle import FrozenBundle, release_node
 from airel.domain.decision import Decision, Failure, RuleStatus, decide
 from airel.domain.gates import Conditions, GateId
 from airel.domain.policy import Policy, RuleSpec
+from airel.domain.roles import Role, parse_role
 from airel.errors import ConflictError, InputError, Reason, ValidationError
 from airel.services import bundles, gates
 from airel.services.context import Context
@@ -84,8 +83,8 @@ def parse_expires(text: str, now: datetime) -> datetime:
     return when
 
 
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+def _now(ctx: Context, now: datetime | None) -> datetime:
+    return now if now is not None else ctx.clock.now()
 
 
 def _expiry(
@@ -178,7 +177,7 @@ def approve(
     ``bundle_digest`` (optional) is the digest the approver reviewed: another digest is
     refused. Without ``expires`` the approval lasts the tier's ``approval_ttl_days``.
     """
-    when = _now(now)
+    when = _now(ctx, now)
     bundle, held_role, expires_at = approval_terms(
         ctx, release_id, role, expires, bundle_digest, policy_ref, when
     )
@@ -346,7 +345,7 @@ def _waive(
     policy_ref: str | None = None,
     now: datetime | None = None,
 ) -> Waived:
-    when = _now(now)
+    when = _now(ctx, now)
     bundle = bundles.get_bundle(ctx, release_id)
     policy = load_policy(ctx, policy_ref).policy
     _waivable(policy, bundle, kind, rules)

@@ -44,7 +44,6 @@ from airel.services import bundles
 from airel.services.context import Context
 from airel.services.record_integrity import require_intact
 from airel.store.contract import ReadTx, WriteTx
-from airel.store.sql import utc_now
 
 
 @dataclass(frozen=True)
@@ -352,7 +351,7 @@ def add_attestation(
         "status": state.value,
         "metrics": {k: check_value(k, v) for k, v in sorted(metrics.items())},
         "source": source,
-        "created_at": utc_now(),
+        "created_at": ctx.stamp(),
         "created_by": ctx.actor,
     }
     attestation = Attestation(attestation_id=Attestation.identify(content), **content)
@@ -409,7 +408,7 @@ def link_evidence(ctx: Context, release_id: str, kind: str, record_id: str) -> E
         release_id=bundle.release_id,
         kind=link_kind,
         record_id=full_id,
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
     )
 

@@ -36,7 +36,6 @@ from airel.errors import ConflictError, NotFoundError, Reason, ValidationError
 from airel.services.components import ENVELOPE, resolve_reference
 from airel.services.context import Context
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 DEFAULT_NAME, DEFAULT_VERSION = "airel-default", "1.0"
 DEFAULT_REF = f"{DEFAULT_NAME}:{DEFAULT_VERSION}"
@@ -73,7 +72,7 @@ def parse_text(text: str, fmt: str, source: str, limits: ParseLimits) -> dict[st
     return dict(parse_yaml(text, source=source, limits=limits).data)
 
 
-def _default_component(actor: str) -> ComponentVersion:
+def _default_component(actor: str, at: str) -> ComponentVersion:
     text = default_text()
     spec = parse_record(
         KIND_SPECS[POLICY].spec,
@@ -98,15 +97,15 @@ def _default_component(actor: str) -> ComponentVersion:
         artifact=None,
         parents=(),
         digest=digest,
-        created_at=utc_now(),
+        created_at=at,
         created_by=actor,
     )
 
 
-def register_default(tx: WriteTx, actor: str) -> ComponentVersion:
+def register_default(tx: WriteTx, actor: str, at: str) -> ComponentVersion:
     """Inside a write transaction: register the shipped default policy unless it is stored
     (a stored one with other text is refused: a changed default needs a new version)."""
-    wanted = _default_component(actor)
+    wanted = _default_component(actor, at)
     key = ComponentKey(POLICY, DEFAULT_NAME, DEFAULT_VERSION)
     current = tx.get_component(key)
     if current is not None:
@@ -136,7 +135,7 @@ def _same_default(stored: ComponentVersion, shipped: ComponentVersion) -> None:
 def _default(ctx: Context) -> ComponentVersion:
     """The stored default policy, or the shipped one not yet registered (``check`` registers
     it in the transaction that stores the first decision pointing at it)."""
-    shipped = _default_component(ctx.actor)
+    shipped = _default_component(ctx.actor, ctx.stamp())
     with ctx.store.read() as tx:
         stored = tx.get_component(ComponentKey(POLICY, DEFAULT_NAME, DEFAULT_VERSION))
     if stored is None:

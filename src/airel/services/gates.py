@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from airel.domain.approvals import MAX_SKEW, Approval, Waiver
@@ -43,7 +43,6 @@ from airel.services.context import Context
 from airel.services.gate_evidence import collect, parse_time
 from airel.services.gate_policy import load_policy, register_default
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,8 @@ class Checked:
     created: bool
 
 
-def _now(now: datetime | None) -> datetime:
-    clock = datetime.now(UTC)
+def _now(ctx: Context, now: datetime | None) -> datetime:
+    clock = ctx.clock.now()
     if now is None:
         return clock
     if now.tzinfo is None:
@@ -117,7 +116,7 @@ def inputs_now(
 ) -> GateInputs:
     """What the engine would read for the release now (nothing is stored)."""
     loaded = load_policy(ctx, policy_ref)
-    return collect(ctx, release_id, loaded.policy, now=_now(now), through=through).inputs
+    return collect(ctx, release_id, loaded.policy, now=_now(ctx, now), through=through).inputs
 
 
 def preview(
@@ -151,7 +150,7 @@ def check(
 ) -> Checked:
     """Run the gates for a release and store the decision — or return the stored one when
     the same evidence gives the same outcome inside its window."""
-    when = _now(now)
+    when = _now(ctx, now)
     loaded = load_policy(ctx, policy_ref)
     collected = collect(ctx, release_id, loaded.policy, now=when, through=through)
     inputs = collected.inputs
@@ -181,7 +180,7 @@ def check(
         inputs_digest=digest,
         through=through.value if through else None,
         expires_at=decision.expires_at.isoformat(),
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
         body=body,
     )
@@ -191,7 +190,7 @@ def check(
             if existing.decision_id == decision_id or _holds(existing, key, when):
                 return Checked(existing, created=False)
         if loaded.uses_default:  # decisions point at registry versions, bases included
-            register_default(tx, ctx.actor)
+            register_default(tx, ctx.actor, ctx.stamp())
         tx.insert_decision(record)
         tx.append_audit(
             actor=ctx.actor,

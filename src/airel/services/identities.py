@@ -13,25 +13,41 @@ approval counts only under a key registered to its approver (:mod:`services.sign
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from airel.adapters import signing
-from airel.domain.identity import (
+from airel.domain.names import NameClass, check_name
+from airel.domain.records import RecordRef, RecordTable
+from airel.domain.roles import (
     AdminRole,
     GrantRole,
+    Role,
     RoleGrant,
     SigningKey,
+    approver_roles,
     is_admin,
     key_id_of,
     parse_grant_role,
 )
-from airel.domain.names import NameClass, check_name
-from airel.domain.records import RecordRef, RecordTable
 from airel.errors import ConflictError, InputError, NotFoundError, Reason
 from airel.services.context import Context
 from airel.services.record_integrity import require_intact
 from airel.store.contract import ReadTx, WriteTx
-from airel.store.sql import utc_now
+
+
+@dataclass(frozen=True)
+class StoreIdentities:
+    """Roles as granted in the store (``role_grants``, changed only by an administrator);
+    a configuration file plays no part once the store is initialised. A grant row that does
+    not match the audit chain (edited or inserted behind airel) is refused, not counted."""
+
+    def roles_of(self, name: str, tx: ReadTx) -> frozenset[Role]:
+        """The live approver-role grants of ``name`` (RECORD_TAMPERED if one was forged)."""
+        grants = tx.list_role_grants(name, include_revoked=True)
+        refs = [RecordRef(RecordTable.ROLE_GRANTS, (g.identity, g.role.value)) for g in grants]
+        require_intact(tx, refs, purpose=f"the role grants of {name}")
+        return approver_roles(grants)
 
 
 def _role(role: GrantRole | str) -> GrantRole:
@@ -76,7 +92,7 @@ def grant_role(ctx: Context, identity: str, role: GrantRole | str) -> tuple[Role
         held = _live(tx, identity, granted)
         if held is not None:
             return held, False
-        grant = tx.grant_role(identity, granted, at=utc_now(), by=ctx.actor)
+        grant = tx.grant_role(identity, granted, at=ctx.stamp(), by=ctx.actor)
         _audit(ctx, tx, "role.grant", identity, role=granted.value)
         return grant, True
 
@@ -103,7 +119,7 @@ def revoke_role(ctx: Context, identity: str, role: GrantRole | str) -> RoleGrant
                     f"{identity} is the store's last administrator",
                     fix="grant admin to someone else first",
                 )
-        grant = tx.revoke_role(identity, revoked, at=utc_now(), by=ctx.actor)
+        grant = tx.revoke_role(identity, revoked, at=ctx.stamp(), by=ctx.actor)
         _audit(ctx, tx, "role.revoke", identity, role=revoked.value)
         return grant
 
@@ -125,7 +141,7 @@ def list_grants(
 
 
 def seed_grants(
-    tx: WriteTx, actor: str, seeds: Mapping[str, frozenset[GrantRole]]
+    tx: WriteTx, actor: str, seeds: Mapping[str, frozenset[GrantRole]], *, at: str
 ) -> list[dict[str, str]]:
     """Grant the configured roles of a store that has no grants at all, and ``admin`` to
     ``actor`` when the seed names no administrator; the rows bind to the caller's next audit
@@ -135,7 +151,6 @@ def seed_grants(
     wanted = {(name, role) for name, roles in seeds.items() for role in roles}
     if not any(role is AdminRole.ADMIN for _, role in wanted):
         wanted.add((actor, AdminRole.ADMIN))
-    at = utc_now()
     for name, role in sorted(wanted, key=lambda p: (p[0], p[1].value)):
         tx.grant_role(name, role, at=at, by=actor)
     return [{"identity": n, "role": r.value} for n, r in sorted(wanted, key=lambda p: p[0])]
@@ -167,7 +182,7 @@ def register_key(ctx: Context, identity: str, public_key: str) -> tuple[SigningK
             key_id=key_id,
             identity=identity,
             public_key=public_key,
-            created_at=utc_now(),
+            created_at=ctx.stamp(),
             created_by=ctx.actor,
         )
         tx.insert_signing_key(key)
@@ -196,7 +211,7 @@ def revoke_key(ctx: Context, key_id: str) -> SigningKey:
                 fix="nothing more to do: signatures under it are refused "
                 "(`airel key list` shows who revoked it)",
             )
-        revoked = tx.revoke_signing_key(key_id, at=utc_now(), by=ctx.actor)
+        revoked = tx.revoke_signing_key(key_id, at=ctx.stamp(), by=ctx.actor)
         _audit(ctx, tx, "key.revoke", key.identity, key_id=key_id)
         return revoked
 

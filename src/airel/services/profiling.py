@@ -31,7 +31,6 @@ from airel.errors import AirelError, NotFoundError, Reason, ValidationError
 from airel.services.components import resolve_reference
 from airel.services.context import Context
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 DATA_SUFFIXES = {
     ".parquet": "parquet",
@@ -239,7 +238,7 @@ def get_or_compute(
         rows=profile.rows,
         dataset_node=source.node,
         body=body,
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
     )
 

@@ -16,21 +16,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airel.adapters import signing
-from airel.domain.approvals import Approval, AuthMethod, Role, parse_role
+from airel.domain.approvals import Approval
+from airel.domain.clock import SystemClock
 from airel.domain.identity import (
     SignedApproval,
     approval_of,
     approval_statement,
     check_key,
-    key_id_of,
     statement_bytes,
 )
 from airel.domain.records import RecordRef, RecordTable
+from airel.domain.roles import AuthMethod, Role, key_id_of, parse_role
 from airel.domain.validation import parse_record
 from airel.errors import IntegrityError, Reason, ValidationError
 from airel.services import bundles
@@ -57,7 +58,7 @@ def sign_statement(
     now: datetime | None = None,
 ) -> SignedApproval:
     """Sign an approval statement with an Ed25519 private key (no store needed)."""
-    when = now if now is not None else datetime.now(UTC)
+    when = now if now is not None else SystemClock().now()  # offline: no store, no context
     key = signing.load_private_key(private_key)
     if isinstance(expires, str):
         expires_at = parse_expires(expires, when)
@@ -94,7 +95,7 @@ def present_signed(
 ) -> Approval:
     """Verify and record a signed approval document (single use); ``release_id`` and
     ``role``, when given, must be the statement's."""
-    when = now if now is not None else datetime.now(UTC)
+    when = now if now is not None else ctx.clock.now()
     signed = parse_record(SignedApproval, document, source="signed approval")
     approval = approval_of(signed)
     expected_role = parse_role(role) if isinstance(role, str) else role
@@ -146,7 +147,7 @@ def approve_signed(
     now: datetime | None = None,
 ) -> Approval:
     """Sign an approval as the acting identity with its registered key and record it."""
-    when = now if now is not None else datetime.now(UTC)
+    when = now if now is not None else ctx.clock.now()
     bundle, held_role, expires_at = approval_terms(
         ctx, release_id, role, expires, bundle_digest, policy_ref, when
     )

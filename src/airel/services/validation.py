@@ -33,7 +33,6 @@ from airel.services.components import resolve_reference
 from airel.services.context import Context
 from airel.services.profiling import DataSource, get_or_compute, resolve_source
 from airel.store.contract import WriteTx
-from airel.store.sql import utc_now
 
 Progress = Callable[[str, int, int], None]
 
@@ -135,7 +134,7 @@ def validate(
     on_progress: Progress | None = None,
 ) -> ValidationOutcome:
     """Validate ``current`` (and store the run); see the module docstring."""
-    when = (as_of or datetime.now(UTC)).astimezone(UTC)
+    when = (as_of or ctx.clock.now()).astimezone(UTC)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     loaded = load_spec(ctx, spec, base=base)
@@ -243,7 +242,7 @@ def validate(
         soft=len(findings) - hard,
         findings=inputs["findings"],
         card=card,
-        created_at=utc_now(),
+        created_at=ctx.stamp(),
         created_by=ctx.actor,
     )
 

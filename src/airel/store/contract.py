@@ -22,9 +22,9 @@ from airel.domain.bundle import BundleDraft, FrozenBundle
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
 from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
-from airel.domain.identity import GrantRole, RoleGrant, SigningKey
 from airel.domain.lineage import Edge
 from airel.domain.records import RecordProblem, RecordRef, RecordTable
+from airel.domain.roles import GrantRole, RoleGrant, SigningKey
 
 T = TypeVar("T")
 

@@ -15,7 +15,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from airel.domain.alias import Alias, AliasMove
 from airel.domain.artifact import ArtifactRef, ArtifactType
 from airel.domain.audit import AuditEntry, canonical_details, hash_entry
 from airel.domain.bundle import FrozenBundle
+from airel.domain.clock import utc_now
 from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
 from airel.domain.lineage import Edge, Relation
 from airel.domain.records import RecordTable
@@ -42,11 +42,6 @@ T = TypeVar("T")
 
 MAX_RETRIES = 30
 _JITTER = secrets.SystemRandom()  # backoff jitter
-
-
-def utc_now() -> str:
-    """Now as the ISO-8601 UTC string airel stores."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SqlReadTx(EvidenceReads, GateReads, IdentityReads, DraftReads, RecordReads):
