@@ -17,7 +17,7 @@ runs ``$PEERS_ROOT/<venv>/bin/python``)::
     ./run.sh 1m airel:../../main/bench/airel_peer   # full (writes the reference profile)
     AIREL_PEER_MODE=cached ./run.sh 1m airel:../../main/bench/airel_peer:airel_cached
 
-The checks are airel's own (``airel.domain.datachecks.run_checks``) with a spec inferred from
+The checks are airel's own (``airel.domain.data.checks.run_checks``) with a spec inferred from
 the reference profile (every column declared with its type; no declared bounds, so no range
 rule): schema, drift (PSI/JS/KS+Wasserstein with the documented defaults), missingness and
 cardinality. The script prints one ``RESULT_JSON:`` line in the shape of ``common.emit``
@@ -35,11 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from airel import __version__
-from airel.adapters.arrow_engine import ProfileOptions, profile_path
-from airel.domain.datachecks import run_checks
-from airel.domain.featurespec import infer_spec
-from airel.domain.findings import Dimension
-from airel.domain.profile import Profile, profile_from_dict, profile_to_dict
+from airel.adapters.arrow.engine import ProfileOptions, profile_path
+from airel.domain.data.checks import run_checks
+from airel.domain.data.featurespec import infer_spec
+from airel.domain.data.findings import Dimension
+from airel.domain.data.profile import Profile, profile_from_dict, profile_to_dict
 
 T0 = time.time()  # as common.py (imported after the heavy imports): in-process time from here
 

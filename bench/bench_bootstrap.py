@@ -3,7 +3,7 @@
 Synthetic fraud-like data (5% positives, two correlated models), ``--n`` predictions (1M by
 default) and ``--resamples`` (1000). ``--metric`` picks ``roc_auc`` (the default), ``pr_auc``,
 ``ece`` or ``brier`` (the last two on the sigmoid of the scores, as they need probabilities).
-airel's :func:`~airel.domain.eval_bootstrap.paired_bootstrap` is timed at full size.
+airel's :func:`~airel.domain.eval.bootstrap.paired_bootstrap` is timed at full size.
 ``scipy.stats.bootstrap(paired=True, vectorized=False, method="percentile")`` with the metric as
 the statistic (scikit-learn's ``roc_auc_score`` / ``average_precision_score``, airel's ``ece`` /
 ``brier``) is timed on 100k rows with all resamples, and on the full size with all resamples
@@ -32,8 +32,8 @@ import numpy as np
 from scipy.stats import bootstrap
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from airel.domain.eval_bootstrap import paired_bootstrap
-from airel.domain.eval_metrics import brier, ece
+from airel.domain.eval.bootstrap import paired_bootstrap
+from airel.domain.eval.metrics import brier, ece
 
 PROBABILITIES = ("ece", "brier")  # metrics that need scores in [0, 1]
 SCIPY_INDEX_BUDGET = 100_000_000  # resample indices scipy may hold at once (800 MB)

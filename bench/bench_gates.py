@@ -36,11 +36,11 @@ from typing import Any
 import yaml
 
 import airel
-from airel.domain.approvals import Approval
-from airel.domain.decision import DecisionKind, Fact, GateInputs, decide, inputs_digest
-from airel.domain.gate_metrics import METRICS, EvidenceKind, FactStatus
-from airel.domain.policy import Policy, build_policy
-from airel.domain.tiers import PipelineType, RiskTier
+from airel.domain.gate.approvals import Approval
+from airel.domain.gate.decision import DecisionKind, Fact, GateInputs, decide, inputs_digest
+from airel.domain.gate.metrics import METRICS, EvidenceKind, FactStatus
+from airel.domain.gate.policy import Policy, build_policy
+from airel.domain.kernel.tiers import PipelineType, RiskTier
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DIGEST = "sha256:" + "b" * 64

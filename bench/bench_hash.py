@@ -1,7 +1,8 @@
 """Benchmark: airel's streaming SHA-256 (``hash_file``) against coreutils ``sha256sum``.
 
 Creates a test file (1 GiB by default) under ``bench/.work/``, reads it once to warm the page
-cache, then times ``sha256sum`` and :func:`airel.adapters.blobs.hash_file` ``--runs`` times each
+cache, then times ``sha256sum`` and :func:`airel.adapters.files.blobs.hash_file` ``--runs`` times
+each
 and compares medians. ``BlobStore.ingest`` (hash while copying into a fresh store, with fsync) is
 timed too, for information only. Prints a ``RESULT_JSON: {...}`` line and exits 1 when
 hash_file's throughput is below ``--min-ratio`` (default 0.9) of sha256sum's.
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from airel.adapters.blobs import CHUNK, BlobStore, hash_file
+from airel.adapters.files.blobs import CHUNK, BlobStore, hash_file
 
 WORK = Path(__file__).resolve().parent / ".work"
 PATTERN_MIB = 64  # random block repeated to fill the file: fast to write, not compressible

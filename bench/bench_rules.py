@@ -3,7 +3,7 @@
 Generates a seeded synthetic mix of support-assistant outputs — plain answers with amounts and
 dates, a share with PII (cards, IBANs, emails, phones, some echoed from the input), refusals,
 JSON answers checked against a schema, citations and tool calls — and times
-:func:`airel.domain.eval_rules.evaluate_batch` with every rule. Case construction is timed
+:func:`airel.domain.eval.llm.rules.evaluate_batch` with every rule. Case construction is timed
 separately (it validates JSON schemas once per case). Prints a ``RESULT_JSON: {...}`` line and
 exits 1 when evaluation takes longer than ``--budget`` seconds (default 10).
 
@@ -21,7 +21,7 @@ import random
 import sys
 import time
 
-from airel.domain.eval_rules import (
+from airel.domain.eval.llm.rules import (
     EvalCase,
     Output,
     ToolCall,

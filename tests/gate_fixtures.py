@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airel.client import Client
-from airel.domain.canonical import digest_of
-from airel.domain.clock import utc_now
-from airel.domain.evidence import EvalRecord, ValidationRun
+from airel.domain.data.evidence import ValidationRun
+from airel.domain.eval.record import EvalRecord
+from airel.domain.kernel.canonical import digest_of
+from airel.domain.kernel.clock import utc_now
 from airel.store.contract import WriteTx
 
 V1, V2 = "FRAUD-2026-001", "FRAUD-2026-002"

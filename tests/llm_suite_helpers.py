@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from airel.adapters.eval_plugins import GROUP
+from airel.adapters.eval.plugins import GROUP
 from airel.client import Client
 
 TEMPLATE = "Question: {input}\nAnswer: {output}\nReference: {expected}\nRubric: {rubric}"

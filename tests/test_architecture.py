@@ -6,6 +6,11 @@ store    -> domain, errors
 services -> domain, errors, adapters, store.contract (never store.sql/engines/migrate)
 client   -> anything (the composition root)
 cli      -> cli, client, config, errors, domain (for rendering); never services or store
+
+Inside the domain and the services, one package per bounded context, the same names in both,
+and imports follow the context DAG: kernel ← release ← data ← eval ← gate ← promotion ←
+{monitoring, binder}. A context may import its own package and the contexts before it, never
+one after it (issue 10).
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "airel.adapters",
         "airel.services",
         "airel.store.contract",
-        "airel.store.sql.utc_now",
     ),
     "cli": ("airel.cli", "airel.client", "airel.config", "airel.errors", "airel.domain"),
 }
@@ -124,3 +128,51 @@ def test_no_module_is_oversized() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 900
     }
     assert not big, big
+
+
+# The context DAG: each context and the contexts it may import (besides itself).
+CONTEXTS: dict[str, tuple[str, ...]] = {
+    "kernel": (),
+    "release": ("kernel",),
+    "data": ("kernel", "release"),
+    "eval": ("kernel", "release", "data"),
+    "gate": ("kernel", "release", "data", "eval"),
+    "promotion": ("kernel", "release", "data", "eval", "gate"),
+    "monitoring": ("kernel", "release", "data", "eval", "gate", "promotion"),
+    "binder": ("kernel", "release", "data", "eval", "gate", "promotion"),
+}
+CONTEXT_LAYERS = ("domain", "services")
+
+
+@pytest.mark.parametrize("layer", CONTEXT_LAYERS)
+def test_every_module_lives_in_a_context(layer: str) -> None:
+    """No flat modules: every domain and service module belongs to one bounded context."""
+    root = SRC / layer
+    stray = [
+        str(p.relative_to(SRC))
+        for p in root.rglob("*.py")
+        if p.parent == root and p.name != "__init__.py"
+    ]
+    assert not stray, stray
+    assert {p.name for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(
+        CONTEXTS
+    )
+
+
+@pytest.mark.parametrize("layer", CONTEXT_LAYERS)
+def test_contexts_import_along_the_dag(layer: str) -> None:
+    """A context imports only itself and the contexts before it, in the domain and in the
+    services alike (a service may import the domain of an earlier context, never a later one)."""
+    bad = []
+    for path in _layer_files(layer):
+        context = path.relative_to(SRC / layer).parts[0]
+        if context not in CONTEXTS:
+            continue
+        allowed = {context, *CONTEXTS[context]}
+        for name in _imports(path):
+            parts = name.split(".")
+            if len(parts) > 2 and parts[0] == "airel" and parts[1] in CONTEXT_LAYERS:
+                target = parts[2]
+                if target in CONTEXTS and target not in allowed:
+                    bad.append(f"{path.relative_to(SRC)} imports {name}")
+    assert not bad, "\n".join(bad)

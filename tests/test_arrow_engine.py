@@ -23,8 +23,8 @@ import pytest
 from pyarrow import feather
 from scipy import stats
 
-from airel.adapters.arrow_engine import ProfileOptions, profile_path, profile_table
-from airel.domain.profile import (
+from airel.adapters.arrow.engine import ProfileOptions, profile_path, profile_table
+from airel.domain.data.profile import (
     ALPHA,
     GAMMA,
     MIN_MAGNITUDE,

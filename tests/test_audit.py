@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from airel.client import Client
 from airel.config import load_settings
-from airel.domain.audit import (
+from airel.domain.kernel.canonical import fast_canonical_bytes
+from airel.domain.release.audit import (
     ChainProblemKind,
     ChainReport,
     canonical_details,
@@ -34,7 +35,6 @@ from airel.domain.audit import (
     hash_entry,
     hash_payload,
 )
-from airel.domain.canonical import fast_canonical_bytes
 from airel.errors import (
     AirelError,
     InputError,

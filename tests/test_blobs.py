@@ -1,4 +1,4 @@
-"""Tests for the content-addressed blob store (airel.adapters.blobs)."""
+"""Tests for the content-addressed blob store (airel.adapters.files.blobs)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airel.adapters.blobs import CHUNK, TREE_FORMAT, BlobStore, hash_file, tree_manifest
-from airel.domain.artifact import ArtifactType
-from airel.domain.canonical import canonical_bytes, digest_bytes
+from airel.adapters.files.blobs import CHUNK, TREE_FORMAT, BlobStore, hash_file, tree_manifest
+from airel.domain.kernel.canonical import canonical_bytes, digest_bytes
+from airel.domain.release.artifact import ArtifactType
 from airel.errors import IntegrityError, NotFoundError, Reason, ValidationError
 
 needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
@@ -676,7 +676,7 @@ def test_path_based_walk_fallback_agrees(
     """Platforms without directory descriptors walk by path and must give the same digests."""
     (tree / "link").symlink_to("config.json")
     with_fds = store.ingest(project, "model")
-    monkeypatch.setattr("airel.adapters.blobs._USE_DIR_FD", False)
+    monkeypatch.setattr("airel.adapters.files.blobs._USE_DIR_FD", False)
     assert store.ingest(project, "model") == with_fds
     (tree / "tok" / "evil").symlink_to("../../../outside")
     with pytest.raises(ValidationError) as exc:

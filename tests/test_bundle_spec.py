@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import rfc8785
 
-from airel.adapters.documents import parse_yaml
-from airel.domain.bundle import BundleSpec, TrafficStart
-from airel.domain.canonical import canonical_bytes
-from airel.domain.tiers import RiskTier
-from airel.domain.validation import parse_record
+from airel.adapters.documents.parse import parse_yaml
+from airel.domain.kernel.canonical import canonical_bytes
+from airel.domain.kernel.tiers import RiskTier
+from airel.domain.kernel.validation import parse_record
+from airel.domain.release.bundle import BundleSpec, TrafficStart
 from airel.errors import Reason, ValidationError
 
 # Playbook §3.3, verbatim (extracted from ../shared/seed into tests/data).

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from airel.client import Client
-from airel.domain.bundle import ChangeType, ComponentChange
+from airel.domain.release.bundle import ChangeType, ComponentChange
 from airel.errors import (
     ConflictError,
     IntegrityError,
@@ -23,8 +23,8 @@ from airel.errors import (
     Reason,
     ValidationError,
 )
-from airel.services.bundles import Frozen
-from airel.services.reproducibility import ItemStatus
+from airel.services.release.bundles import Frozen
+from airel.services.release.reproducibility import ItemStatus
 
 Write = Callable[[str, str], Path]
 Render = Callable[..., str]

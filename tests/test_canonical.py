@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airel.domain.canonical import (
+from airel.domain.kernel.canonical import (
     canonical_bytes,
     check_digest,
     digest_bytes,

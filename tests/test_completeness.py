@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from airel.domain.bundle import BundleSpec
-from airel.domain.completeness import (
+from airel.domain.kernel.tiers import PipelineType, RiskTier
+from airel.domain.release.bundle import BundleSpec
+from airel.domain.release.completeness import (
     COMPLETENESS_RULES,
     CompletenessReport,
     Severity,
     evaluate_completeness,
 )
-from airel.domain.tiers import PipelineType, RiskTier
 
 C, RAG, LLM, AG, DA = (
     PipelineType.CLASSIFIER,

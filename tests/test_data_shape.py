@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from airel.adapters.data_probe import probe_file
+from airel.adapters.arrow.probe import probe_file
 from airel.cli.main import app
 from airel.client import Client
-from airel.domain.data_shape import (
+from airel.domain.release.data_shape import (
     DataFormat,
     DataShape,
     ShapeColumn,
@@ -32,7 +32,7 @@ from airel.domain.data_shape import (
     type_of_stored,
 )
 from airel.errors import ParseError, Reason, ValidationError
-from airel.services import components
+from airel.services.release import components
 
 runner = CliRunner()
 Write = Callable[[str, str], Path]
@@ -437,7 +437,7 @@ def test_probe_recognises_parquet_by_magic_without_a_suffix(tmp_path: Path) -> N
 
 def test_mismatch_error_names_the_file_contents() -> None:
     """R2: the refusal's fix says what the file holds, so the spec can be corrected."""
-    from airel.domain.data_shape import declared_mismatch
+    from airel.domain.release.data_shape import declared_mismatch
 
     shape = DataShape(
         format=DataFormat.PARQUET,

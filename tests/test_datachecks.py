@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import peer_data
-from airel.adapters.arrow_engine import ProfileOptions, profile_table
-from airel.domain.datachecks import duration_seconds, run_checks, run_checks_detailed
-from airel.domain.datachecks_values import outside_counts
-from airel.domain.drift import DriftResult, DriftStatus, DriftThresholds
-from airel.domain.featurespec import FeatureSpec, infer_spec, parse_feature_spec
-from airel.domain.findings import (
+from airel.adapters.arrow.engine import ProfileOptions, profile_table
+from airel.domain.data.checks import duration_seconds, run_checks, run_checks_detailed
+from airel.domain.data.checks_values import outside_counts
+from airel.domain.data.drift import DriftResult, DriftStatus, DriftThresholds
+from airel.domain.data.featurespec import FeatureSpec, infer_spec, parse_feature_spec
+from airel.domain.data.findings import (
     FINDING_RULES,
     ColumnSkew,
     Dimension,
@@ -32,7 +32,7 @@ from airel.domain.findings import (
     SeverityPolicy,
     SkewResult,
 )
-from airel.domain.profile import (
+from airel.domain.data.profile import (
     LOG_GAMMA,
     MIN_MAGNITUDE,
     CategorySummary,

@@ -1,4 +1,4 @@
-"""Tests for the strict, bounded YAML/JSON parser in :mod:`airel.adapters.documents`.
+"""Tests for the strict, bounded YAML/JSON parser in :mod:`airel.adapters.documents.parse`.
 
 Every rejection is asserted by its stable ``Reason`` code and its line, never by message text.
 """
@@ -18,8 +18,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airel.adapters import documents
-from airel.adapters.documents import (
+from airel.adapters.documents import parse as documents
+from airel.adapters.documents.parse import (
     Document,
     ParseLimits,
     load_document,

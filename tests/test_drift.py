@@ -1,6 +1,6 @@
 """Drift statistics vs exact scipy on fixtures, within stated tolerances; decisions; edge cases.
 
-Tolerances (also in ``airel.domain.drift``):
+Tolerances (also in ``airel.domain.data.drift``):
 * KS D on the bucket grid: ``D_grid <= D_exact <= D_grid + ks_error`` always (a property
   test), and ``|D_grid - D_exact| <= KS_TOLERANCE`` (0.02) on smooth fixtures.
 * Wasserstein-1: ``|W_grid - W_exact| <= wasserstein_error`` (= ALPHA·(E|X_ref| + E|X_cur|))
@@ -26,8 +26,8 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
 import peer_data
-from airel.adapters.arrow_engine import profile_table
-from airel.domain.drift import (
+from airel.adapters.arrow.engine import profile_table
+from airel.domain.data.drift import (
     DRIFT_DEFAULTS,
     KS_TOLERANCE,
     WASSERSTEIN_TOLERANCE,
@@ -41,7 +41,7 @@ from airel.domain.drift import (
     js_distance,
     psi,
 )
-from airel.domain.profile import (
+from airel.domain.data.profile import (
     LOG_GAMMA,
     MIN_MAGNITUDE,
     CategorySummary,

@@ -1,6 +1,6 @@
 """Engine conformance (V4): the same Parquet fixtures through the Arrow and the Spark engine.
 
-Both engines must produce the same :class:`~airel.domain.profile.Profile`, so that a profile
+Both engines must produce the same :class:`~airel.domain.data.profile.Profile`, so that a profile
 computed on Spark is checked by the same code with the same findings. Tolerances (constants
 below, each stated once):
 
@@ -62,13 +62,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from airel.adapters.arrow_engine import ProfileOptions, profile_path
-from airel.adapters.spark_engine import profile_path_spark, profile_spark
-from airel.adapters.spark_jobs import NANOS_AS_LONG, parquet_nanos
-from airel.domain.datachecks import run_checks
-from airel.domain.featurespec import parse_feature_spec
-from airel.domain.findings import Finding
-from airel.domain.profile import (
+from airel.adapters.arrow.engine import ProfileOptions, profile_path
+from airel.adapters.spark.engine import profile_path_spark, profile_spark
+from airel.adapters.spark.jobs import NANOS_AS_LONG, parquet_nanos
+from airel.domain.data.checks import run_checks
+from airel.domain.data.featurespec import parse_feature_spec
+from airel.domain.data.findings import Finding
+from airel.domain.data.profile import (
     GAMMA,
     LOG_GAMMA,
     MIN_MAGNITUDE,
@@ -735,7 +735,7 @@ def test_engine_unavailable_without_java(main_case: Case) -> None:
     """No Java runtime (JAVA_HOME pointing nowhere): ENGINE_UNAVAILABLE, not a Py4J trace."""
     code = (
         "import sys\n"
-        "from airel.adapters.spark_engine import profile_path_spark\n"
+        "from airel.adapters.spark.engine import profile_path_spark\n"
         "from airel.errors import AirelError\n"
         "try:\n"
         "    profile_path_spark(sys.argv[1])\n"
@@ -757,7 +757,7 @@ def test_engine_unavailable_without_java(main_case: Case) -> None:
 def test_airel_imports_the_spark_engine_without_pyspark() -> None:
     code = (
         "import sys; sys.modules['pyspark'] = None\n"
-        "import airel.adapters.spark_engine\n"
+        "import airel.adapters.spark.engine\n"
         "assert 'py4j' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

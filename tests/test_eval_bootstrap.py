@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from airel.domain.eval_bootstrap import bootstrap_ci, paired_bootstrap, weighted_values
-from airel.domain.eval_metrics import brier, ece
+from airel.domain.eval.bootstrap import bootstrap_ci, paired_bootstrap, weighted_values
+from airel.domain.eval.metrics import brier, ece
 from airel.errors import Reason, ValidationError
 
 Arr = np.ndarray[Any, Any]

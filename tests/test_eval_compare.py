@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from airel.domain.eval_bootstrap import POISSON_TABLE, paired_bootstrap
-from airel.domain.eval_compare import (
+from airel.domain.eval.bootstrap import POISSON_TABLE, paired_bootstrap
+from airel.domain.eval.compare import (
     Outcome,
     Threshold,
     ThresholdKind,
     compare,
 )
-from airel.domain.eval_metrics import Direction
+from airel.domain.eval.metrics import Direction
 from airel.errors import Reason, ValidationError
 
 Arr = np.ndarray[Any, Any]

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from airel.adapters.eval_plugins import GROUP
+from airel.adapters.eval.plugins import GROUP
 from airel.cli.main import app
 from airel.client import Client
 from airel.config import load_settings

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from airel.cli.app import app
 from airel.client import Client
 from airel.config import load_settings
-from airel.domain.eval_llm_compare import (
+from airel.domain.eval.llm.compare import (
     ALL_CHECKS,
     OVERALL,
     RateCI,
@@ -28,7 +28,7 @@ from airel.domain.eval_llm_compare import (
     slice_masks,
     with_all_checks,
 )
-from airel.domain.evalsuite import SliceSpec
+from airel.domain.eval.suite import SliceSpec
 from airel.errors import Reason, ValidationError
 from llm_suite_helpers import (
     Writer,

@@ -13,8 +13,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from airel.domain.eval_bootstrap import weighted_auc
-from airel.domain.eval_metrics import (
+from airel.domain.eval.bootstrap import weighted_auc
+from airel.domain.eval.metrics import (
     METRICS,
     brier,
     confusion,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from airel.adapters.eval_plugins import (
+from airel.adapters.eval.plugins import (
     GROUP,
     PluginInfo,
     list_plugins,

@@ -6,8 +6,8 @@ from typing import Any, cast
 
 import pytest
 
-from airel.domain.eval_pii import bsn_valid, find_pii, iban_valid, luhn_valid, ssn_valid
-from airel.domain.eval_rules import (
+from airel.domain.eval.llm.pii import bsn_valid, find_pii, iban_valid, luhn_valid, ssn_valid
+from airel.domain.eval.llm.rules import (
     ALL_RULES,
     DEFAULT_CRITICAL,
     EvalCase,
@@ -539,7 +539,7 @@ def test_fold_to_ascii_set_is_complete() -> None:
     """E2: the phrase pre-check's list of case-fold oddities is exactly what re.IGNORECASE does."""
     import re
 
-    from airel.domain.eval_rules import FOLD_TO_ASCII
+    from airel.domain.eval.llm.rules import FOLD_TO_ASCII
 
     rx = re.compile("[a-z0-9]", re.IGNORECASE)
     odd = {chr(c) for c in range(0x80, 0x110000) if rx.fullmatch(chr(c))}
@@ -557,7 +557,7 @@ def test_phrase_matching_with_non_ascii_text() -> None:
 
 def _reference_pii(text: str) -> list[tuple[str, int, int]]:
     """find_pii without the hint scans: every exact pattern over the whole text."""
-    from airel.domain import eval_pii as p
+    from airel.domain.eval.llm import pii as p
 
     cands: list[tuple[str, int, int]] = []
     if "@" in text:

@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from airel.client import Client
-from airel.domain.eval_compare import Outcome, Threshold, ThresholdKind
-from airel.domain.eval_run import NOT_APPLICABLE, evaluate_single
+from airel.domain.eval.compare import Outcome, Threshold, ThresholdKind
+from airel.domain.eval.run import NOT_APPLICABLE, evaluate_single
 from airel.errors import AirelError, Reason, ValidationError
-from airel.services.eval_single import run_classifier_suite
-from airel.services.evaluation import EvalOutcome
+from airel.services.eval.evaluation import EvalOutcome
+from airel.services.eval.single import run_classifier_suite
 
 SUITE = """
 name: toy-run

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airel.adapters.eval_targets import (
+from airel.adapters.eval.targets import (
     Call,
     call_entry_point,
     call_http,

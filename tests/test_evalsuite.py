@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
-from airel.adapters.documents import parse_yaml
-from airel.domain.eval_compare import ThresholdKind
-from airel.domain.eval_metrics import Direction
-from airel.domain.evalsuite import EvalSuite
-from airel.domain.validation import parse_record
+from airel.adapters.documents.parse import parse_yaml
+from airel.domain.eval.compare import ThresholdKind
+from airel.domain.eval.metrics import Direction
+from airel.domain.eval.suite import EvalSuite
+from airel.domain.kernel.validation import parse_record
 from airel.errors import Reason, ValidationError
 
 SUITE = """

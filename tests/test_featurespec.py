@@ -9,16 +9,16 @@ from typing import Any
 import pydantic
 import pytest
 
-from airel.adapters.documents import load_document
-from airel.domain.components import Classification
-from airel.domain.drift import DRIFT_DEFAULTS
-from airel.domain.featurespec import (
+from airel.adapters.documents.parse import load_document
+from airel.domain.data.drift import DRIFT_DEFAULTS
+from airel.domain.data.featurespec import (
     ColumnType,
     FeatureSpec,
     infer_spec,
     parse_feature_spec,
 )
-from airel.domain.profile import ColumnProfile, LogicalType, Profile
+from airel.domain.data.profile import ColumnProfile, LogicalType, Profile
+from airel.domain.release.components import Classification
 from airel.errors import Reason, ValidationError
 
 FULL = """\

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import airel
-from airel.domain.approvals import Approval, Waiver, WaiverKind
-from airel.domain.decision import (
+from airel.domain.gate.approvals import Approval, Waiver, WaiverKind
+from airel.domain.gate.decision import (
     Decision,
     DecisionKind,
     Fact,
@@ -25,11 +25,11 @@ from airel.domain.decision import (
     inputs_digest,
     outcome_key,
 )
-from airel.domain.gate_metrics import METRICS, FactStatus
-from airel.domain.gates import Conditions, GateId, Stage
-from airel.domain.policy import Policy, build_policy
-from airel.domain.roles import Role
-from airel.domain.tiers import PipelineType, RiskTier
+from airel.domain.gate.metrics import METRICS, FactStatus
+from airel.domain.gate.policy import Policy, build_policy
+from airel.domain.gate.stack import Conditions, GateId, Stage
+from airel.domain.kernel.roles import Role
+from airel.domain.kernel.tiers import PipelineType, RiskTier
 
 RAW: dict[str, Any] = yaml.safe_load(
     (Path(airel.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")

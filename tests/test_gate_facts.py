@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from airel.domain import gate_facts as gf
-from airel.domain.bundle import BundleSpec
-from airel.domain.completeness import evaluate_completeness
-from airel.domain.decision import Fact
-from airel.domain.gate_metrics import EvidenceKind, FactStatus, metrics_of
-from airel.domain.gate_records import AttestationStatus
+from airel.domain.gate import facts as gf
+from airel.domain.gate.decision import Fact
+from airel.domain.gate.metrics import EvidenceKind, FactStatus, metrics_of
+from airel.domain.gate.records import AttestationStatus
+from airel.domain.release.bundle import BundleSpec
+from airel.domain.release.completeness import evaluate_completeness
 from airel.errors import AirelError, Reason
 
 OK, MISSING = FactStatus.OK, FactStatus.MISSING

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airel.client import Client
-from airel.domain.canonical import digest_of
-from airel.domain.evidence import EvalRecord
-from airel.domain.gate_records import EvidenceLink, LinkKind
+from airel.domain.eval.record import EvalRecord
+from airel.domain.gate.records import EvidenceLink, LinkKind
+from airel.domain.kernel.canonical import digest_of
 from airel.store.contract import WriteTx
 from gate_fixtures import (
     SCOPE,

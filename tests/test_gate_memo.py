@@ -13,14 +13,14 @@ import pytest
 import yaml
 
 import airel
-from airel.domain.approvals import Approval, Waiver, WaiverKind
-from airel.domain.decision import Fact, GateInputs, decide, inputs_digest
-from airel.domain.gate_memo import code, decision_text, render_html, render_markdown, text
-from airel.domain.gate_metrics import METRICS, FactStatus
-from airel.domain.gates import Conditions, GateId
-from airel.domain.policy import build_policy
-from airel.domain.roles import Role
-from airel.domain.tiers import PipelineType, RiskTier
+from airel.domain.gate.approvals import Approval, Waiver, WaiverKind
+from airel.domain.gate.decision import Fact, GateInputs, decide, inputs_digest
+from airel.domain.gate.memo import code, decision_text, render_html, render_markdown, text
+from airel.domain.gate.metrics import METRICS, FactStatus
+from airel.domain.gate.policy import build_policy
+from airel.domain.gate.stack import Conditions, GateId
+from airel.domain.kernel.roles import Role
+from airel.domain.kernel.tiers import PipelineType, RiskTier
 
 POLICY = build_policy(
     yaml.safe_load(

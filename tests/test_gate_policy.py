@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 import airel
-from airel.domain.gates import GateId, Stage
-from airel.domain.policy import MAX_EXTENDS, Policy, build_policy, merge_docs, resolve_extends
-from airel.domain.roles import Role
-from airel.domain.tiers import PipelineType, RiskTier
+from airel.domain.gate.policy import MAX_EXTENDS, Policy, build_policy, merge_docs, resolve_extends
+from airel.domain.gate.stack import GateId, Stage
+from airel.domain.kernel.roles import Role
+from airel.domain.kernel.tiers import PipelineType, RiskTier
 from airel.errors import Reason, ValidationError
 
 DEFAULT_FILE = Path(airel.__file__).parent / "policies" / "default.yaml"

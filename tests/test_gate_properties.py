@@ -2,7 +2,7 @@
 release reach **go** without its full evidence and five distinct, unexpired, digest-bound
 approvals (G3, G4, G6).
 
-A Hypothesis state machine drives the inputs of :func:`~airel.domain.decision.decide`; after
+A Hypothesis state machine drives the inputs of :func:`~airel.domain.gate.decision.decide`; after
 every step the invariant re-derives, independently of the engine, what a go requires: every fact
 read by the entry conditions and rules of the gates run is OK and holds its passing value, and
 the five required roles can be filled by five different people — none the submitter — each with
@@ -30,13 +30,13 @@ from hypothesis.stateful import (
 )
 
 import airel
-from airel.domain.approvals import MAX_SKEW, Approval, Waiver, WaiverKind
-from airel.domain.decision import Decision, DecisionKind, Fact, GateInputs, decide
-from airel.domain.gate_metrics import METRICS, FactStatus
-from airel.domain.gates import Conditions, GateId
-from airel.domain.policy import build_policy
-from airel.domain.roles import Role
-from airel.domain.tiers import PipelineType, RiskTier
+from airel.domain.gate.approvals import MAX_SKEW, Approval, Waiver, WaiverKind
+from airel.domain.gate.decision import Decision, DecisionKind, Fact, GateInputs, decide
+from airel.domain.gate.metrics import METRICS, FactStatus
+from airel.domain.gate.policy import build_policy
+from airel.domain.gate.stack import Conditions, GateId
+from airel.domain.kernel.roles import Role
+from airel.domain.kernel.tiers import PipelineType, RiskTier
 
 POLICY = build_policy(
     yaml.safe_load(

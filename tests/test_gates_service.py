@@ -18,8 +18,8 @@ import pytest
 
 from airel.client import Client
 from airel.config import load_settings
-from airel.domain.gates import Conditions
-from airel.domain.roles import Role
+from airel.domain.gate.stack import Conditions
+from airel.domain.kernel.roles import Role
 from airel.errors import AirelError, Reason
 from gate_fixtures import (
     CI_OK,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from airel.adapters.judge_auth import JudgeAuth, parse_headers, read_secrets_file, scrub
+from airel.adapters.eval.judge_auth import JudgeAuth, parse_headers, read_secrets_file, scrub
 from airel.config import load_settings
 from airel.errors import Reason, StoreError
 

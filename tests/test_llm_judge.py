@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from airel.adapters.eval_targets import Call
-from airel.adapters.llm_judge import (
+from airel.adapters.eval.llm_judge import (
     JUDGE_SYSTEM_PROMPT,
     Judgement,
     ParsedVerdict,
@@ -27,6 +26,7 @@ from airel.adapters.llm_judge import (
     rejudge,
     render_prompt,
 )
+from airel.adapters.eval.targets import Call
 from airel.errors import Reason, ValidationError
 from test_eval_targets import FakeServer
 

@@ -19,8 +19,8 @@ from alembic.migration import MigrationContext
 
 from airel.client import Client
 from airel.config import load_settings
-from airel.domain.bundle import frozen_digest
-from airel.domain.components import content_digest
+from airel.domain.release.bundle import frozen_digest
+from airel.domain.release.components import content_digest
 from airel.errors import Reason, StoreError
 from airel.store import migrate, schema
 from airel.store.migrations import HEAD

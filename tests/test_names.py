@@ -1,4 +1,5 @@
-"""Naming rules (airel.domain.names): every class of bad name is refused with a stable reason.
+"""Naming rules (airel.domain.kernel.names): every class of bad name is refused with a stable
+reason.
 
 Names reach file systems, URLs and log lines, so they are plain ASCII (B1 release ids, R1–R4
 component names, versions and aliases). Assertions use reason codes and structured details,
@@ -12,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from airel.domain.bundle import BundleSpec
-from airel.domain.components import ModelSpec, parse_ref
-from airel.domain.names import NAME_RULES, NameClass, check_name, check_relative_path
-from airel.domain.validation import parse_record
+from airel.domain.kernel.names import NAME_RULES, NameClass, check_name, check_relative_path
+from airel.domain.kernel.validation import parse_record
+from airel.domain.release.bundle import BundleSpec
+from airel.domain.release.components import ModelSpec, parse_ref
 from airel.errors import Reason, ValidationError
 
 # The four name classes a user writes most (component, version, alias, release id) plus the

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airel.adapters.arrow_engine import ProfileOptions, profile_table
-from airel.domain.profile import (
+from airel.adapters.arrow.engine import ProfileOptions, profile_table
+from airel.domain.data.profile import (
     ALPHA,
     GAMMA,
     MAX_CATEGORIES,

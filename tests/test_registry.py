@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from airel.client import Client
-from airel.domain.components import ComponentKind
-from airel.domain.lineage import Relation
+from airel.domain.release.components import ComponentKind
+from airel.domain.release.lineage import Relation
 from airel.errors import (
     ConflictError,
     IntegrityError,
@@ -22,7 +22,7 @@ from airel.errors import (
     Reason,
     ValidationError,
 )
-from airel.services.components import Registered
+from airel.services.release.components import Registered
 
 Write = Callable[[str, str], Path]
 

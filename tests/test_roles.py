@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from airel.cli.main import app
 from airel.client import Client
 from airel.config import load_settings
-from airel.domain.roles import AdminRole, AuthMethod
+from airel.domain.kernel.roles import AdminRole, AuthMethod
 from airel.errors import AirelError, Reason
 from airel.store import schema as t
 from airel.store.sql import SqlStore

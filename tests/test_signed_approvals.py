@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 from airel.adapters import signing
 from airel.cli.main import app
 from airel.client import Client
-from airel.domain.identity import approval_statement, statement_bytes
-from airel.domain.roles import AuthMethod, key_id_of
+from airel.domain.gate.signed import approval_statement, statement_bytes
+from airel.domain.kernel.roles import AuthMethod, key_id_of
 from airel.errors import AirelError, Reason
 from gate_fixtures import V1, V2, freeze_pair
 

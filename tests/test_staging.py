@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from airel.adapters.blobs import CHUNK, HAVE_FLOCK, STAGING_GRACE, BlobStore
+from airel.adapters.files.blobs import CHUNK, HAVE_FLOCK, STAGING_GRACE, BlobStore
 from airel.cli.main import app
 from airel.client import Client
 
@@ -35,7 +35,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from airel.adapters.blobs import BlobStore
+    from airel.adapters.files.blobs import BlobStore
 
     root, base, rel, started, go = sys.argv[1:]
 

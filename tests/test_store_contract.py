@@ -18,19 +18,19 @@ import pytest
 import sqlalchemy as sa
 
 from airel.client import Client
-from airel.domain.alias import Alias, AliasMove
-from airel.domain.artifact import ArtifactRef, ArtifactType
-from airel.domain.audit import GENESIS_HASH, AuditEntry, recompute, verify_entries
-from airel.domain.bundle import FrozenBundle
-from airel.domain.clock import utc_now
-from airel.domain.components import (
+from airel.domain.kernel.clock import utc_now
+from airel.domain.release.alias import Alias, AliasMove
+from airel.domain.release.artifact import ArtifactRef, ArtifactType
+from airel.domain.release.audit import GENESIS_HASH, AuditEntry, recompute, verify_entries
+from airel.domain.release.bundle import FrozenBundle
+from airel.domain.release.components import (
     ComponentKey,
     ComponentKind,
     ComponentVersion,
     content_digest,
     text_hash,
 )
-from airel.domain.lineage import Edge, Relation
+from airel.domain.release.lineage import Edge, Relation
 from airel.errors import AirelError, ConflictError, Reason
 from airel.store import schema
 from airel.store.contract import ReadTx, Store, WriteTx

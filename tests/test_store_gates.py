@@ -15,9 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from airel.client import Client
-from airel.domain.approvals import Approval, Waiver, WaiverKind
-from airel.domain.clock import utc_now
-from airel.domain.gate_records import (
+from airel.domain.gate.approvals import Approval, Waiver, WaiverKind
+from airel.domain.gate.records import (
     Attestation,
     AttestationStatus,
     DecisionRecord,
@@ -25,8 +24,9 @@ from airel.domain.gate_records import (
     LinkKind,
     decision_id_of,
 )
-from airel.domain.gates import Conditions
-from airel.domain.roles import Role
+from airel.domain.gate.stack import Conditions
+from airel.domain.kernel.clock import utc_now
+from airel.domain.kernel.roles import Role
 from airel.errors import ConflictError, Reason
 from airel.store import schema
 from airel.store.contract import WriteTx

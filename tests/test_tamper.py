@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from airel.client import Client
-from airel.domain.approvals import Approval, Waiver
-from airel.domain.canonical import digest_of
-from airel.domain.gate_records import Attestation
+from airel.domain.gate.approvals import Approval, Waiver
+from airel.domain.gate.records import Attestation
+from airel.domain.kernel.canonical import digest_of
 from airel.errors import AirelError, Reason
 from airel.store import schema as t
 from airel.store.sql import SqlStore

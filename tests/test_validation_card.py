@@ -9,12 +9,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from airel.adapters.arrow_engine import profile_table
-from airel.domain.datachecks import run_checks_detailed
-from airel.domain.featurespec import parse_feature_spec
-from airel.domain.findings import ColumnSkew, SkewResult
-from airel.domain.profile import Profile
-from airel.domain.validation_card import CardMetadata, build_card, render_markdown
+from airel.adapters.arrow.engine import profile_table
+from airel.domain.data.checks import run_checks_detailed
+from airel.domain.data.featurespec import parse_feature_spec
+from airel.domain.data.findings import ColumnSkew, SkewResult
+from airel.domain.data.profile import Profile
+from airel.domain.data.validation_card import CardMetadata, build_card, render_markdown
 
 AS_OF = datetime(2026, 6, 1, 12, tzinfo=UTC)
 SPEC = parse_feature_spec(

@@ -2,7 +2,7 @@
 
 Every CLI command is one Client call. The client opens the store lazily, checks that its
 schema is current (telling the user to run ``airel db upgrade`` otherwise), and hands each
-service an explicit :class:`~airel.services.context.Context`.
+service an explicit :class:`~airel.services.kernel.context.Context`.
 """
 
 from __future__ import annotations
@@ -13,58 +13,58 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from airel.adapters.arrow_engine import ProfileOptions
-from airel.adapters.blobs import BlobStore
-from airel.adapters.documents import ParseLimits
-from airel.adapters.judge_auth import JudgeAuth
-from airel.adapters.llm_judge import Judgement
+from airel.adapters.arrow.engine import ProfileOptions
+from airel.adapters.documents.parse import ParseLimits
+from airel.adapters.eval.judge_auth import JudgeAuth
+from airel.adapters.eval.llm_judge import Judgement
+from airel.adapters.files.blobs import BlobStore
 from airel.client_gates import GateClient
 from airel.client_identity import IdentityClient
 from airel.config import Settings, load_settings
-from airel.domain.alias import Alias, AliasMove
-from airel.domain.artifact import ArtifactReport, BlobCheck, StagingReport
-from airel.domain.audit import ChainReport
-from airel.domain.bundle import (
+from airel.domain.data.evidence import ProfileRecord, ValidationRun
+from airel.domain.data.profile import Profile
+from airel.domain.eval.record import EvalRecord
+from airel.domain.eval.suite import EvalTask
+from airel.domain.kernel.clock import utc_now
+from airel.domain.release.alias import Alias, AliasMove
+from airel.domain.release.artifact import ArtifactReport, BlobCheck, StagingReport
+from airel.domain.release.audit import ChainReport
+from airel.domain.release.bundle import (
     BundleDraft,
     BundleSpec,
     BundleState,
     ComponentChange,
     FrozenBundle,
 )
-from airel.domain.clock import utc_now
-from airel.domain.completeness import CompletenessReport
-from airel.domain.components import ComponentKind, ComponentVersion
-from airel.domain.evalsuite import EvalTask
-from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
-from airel.domain.lineage import Direction, LineageGraph
-from airel.domain.profile import Profile
+from airel.domain.release.completeness import CompletenessReport
+from airel.domain.release.components import ComponentKind, ComponentVersion
+from airel.domain.release.lineage import Direction, LineageGraph
 from airel.errors import Reason, StoreError, ValidationError
-from airel.services import (
+from airel.services.data import profiling, validation
+from airel.services.data.validation import ValidationOutcome, feature_spec_fields
+from airel.services.eval import evaluation
+from airel.services.eval import single as eval_single
+from airel.services.eval.evaluation import EvalOutcome
+from airel.services.eval.llm import compare as eval_llm_compare
+from airel.services.eval.llm import run as eval_llm
+from airel.services.eval.llm.side import JudgeConfig
+from airel.services.gate import identities
+from airel.services.gate.identities import StoreIdentities
+from airel.services.kernel.context import Context
+from airel.services.release import (
     aliases,
     artifacts,
     audit,
     bundle_drafts,
     bundles,
     components,
-    eval_llm,
-    eval_llm_compare,
-    eval_single,
-    evaluation,
-    identities,
     lineage,
     openlineage,
-    profiling,
-    validation,
 )
-from airel.services.bundle_drafts import BundleView, Drafted
-from airel.services.bundles import BundleCheck, Frozen
-from airel.services.components import Registered, VersionDiff
-from airel.services.context import Context
-from airel.services.eval_llm_side import JudgeConfig
-from airel.services.evaluation import EvalOutcome
-from airel.services.identities import StoreIdentities
-from airel.services.reproducibility import ReproReport, reproducibility
-from airel.services.validation import ValidationOutcome
+from airel.services.release.bundle_drafts import BundleView, Drafted
+from airel.services.release.bundles import BundleCheck, Frozen
+from airel.services.release.components import Registered, VersionDiff
+from airel.services.release.reproducibility import ReproReport, reproducibility
 from airel.store import engines, migrate
 from airel.store.contract import WriteTx
 from airel.store.sql import SqlStore
@@ -118,6 +118,7 @@ class Client(GateClient, IdentityClient):
                 actor=self.settings.actor,
                 limits=ParseLimits(max_bytes=self.settings.max_document_bytes),
                 identity=StoreIdentities(),
+                parsers={"feature_spec": feature_spec_fields},
             )
         return self._ctx
 

@@ -13,23 +13,27 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airel.adapters.documents import ParseLimits, load_document
+from airel.adapters.documents.parse import ParseLimits, load_document
 from airel.config import Settings
-from airel.domain import gate_memo
-from airel.domain.approvals import Approval, Waiver
-from airel.domain.decision import Decision
-from airel.domain.gate_metrics import METRICS, MetricDef
-from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
-from airel.domain.gates import Conditions, GateId
-from airel.domain.roles import Role
-from airel.domain.validation import parse_record
+from airel.domain.gate import memo as gate_memo
+from airel.domain.gate.approvals import Approval, Waiver
+from airel.domain.gate.decision import Decision
+from airel.domain.gate.metrics import METRICS, MetricDef
+from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink
+from airel.domain.gate.stack import Conditions, GateId
+from airel.domain.kernel.roles import Role
+from airel.domain.kernel.validation import parse_record
 from airel.errors import InputError, Reason, ValidationError
-from airel.services import gate_approvals, gate_evidence, gate_policy, gates, signed_approvals
-from airel.services.context import Context
-from airel.services.gate_approvals import Waived
-from airel.services.gate_evidence import ReleaseEvidence
-from airel.services.gate_policy import LoadedPolicy, PolicyDiff
-from airel.services.gates import Checked, Recheck
+from airel.services.gate import approvals as gate_approvals
+from airel.services.gate import decisions as gates
+from airel.services.gate import evidence as gate_evidence
+from airel.services.gate import policy as gate_policy
+from airel.services.gate import signed_approvals
+from airel.services.gate.approvals import Waived
+from airel.services.gate.decisions import Checked, Recheck
+from airel.services.gate.evidence import ReleaseEvidence
+from airel.services.gate.policy import LoadedPolicy, PolicyDiff
+from airel.services.kernel.context import Context
 
 Expiry = str | datetime | timedelta | None
 

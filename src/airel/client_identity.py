@@ -7,9 +7,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from airel.adapters import signing
-from airel.domain.roles import GrantRole, RoleGrant, SigningKey
-from airel.services import identities
-from airel.services.context import Context
+from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+from airel.services.gate import identities
+from airel.services.kernel.context import Context
 
 
 class IdentityClient(ABC):

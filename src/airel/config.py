@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airel.domain.names import NameClass, check_name
-from airel.domain.roles import GrantRole, parse_grant_role
+from airel.domain.kernel.names import NameClass, check_name
+from airel.domain.kernel.roles import GrantRole, parse_grant_role
 from airel.errors import AirelError, Reason, StoreError
 
 

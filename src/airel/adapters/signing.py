@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from airel.adapters.documents import ParseLimits, read_bounded
+from airel.adapters.documents.parse import ParseLimits, read_bounded
 from airel.errors import InputError, Reason
 
 MAX_KEY_FILE = 16_384

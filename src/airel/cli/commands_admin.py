@@ -8,8 +8,8 @@ import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.artifact import StagingReport
-from airel.domain.lineage import Direction
+from airel.domain.release.artifact import StagingReport
+from airel.domain.release.lineage import Direction
 from airel.errors import StoreError
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)

@@ -11,8 +11,8 @@ import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.bundle import BundleDraft, BundleState, ChangeType, FrozenBundle
-from airel.domain.completeness import CompletenessReport, Severity
+from airel.domain.release.bundle import BundleDraft, BundleState, ChangeType, FrozenBundle
+from airel.domain.release.completeness import CompletenessReport, Severity
 from airel.errors import AirelError, Reason
 
 bundle_app = typer.Typer(

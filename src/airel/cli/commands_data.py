@@ -45,7 +45,7 @@ def profile(
     as_json: JsonOpt = False,
 ) -> int:
     """Profile a dataset in one streamed pass and store the profile (reused later)."""
-    from airel.domain.profile import profile_to_dict  # noqa: PLC0415 (SciPy, on use)
+    from airel.domain.data.profile import profile_to_dict  # noqa: PLC0415 (SciPy, on use)
 
     with _progress() as bar:
         task = bar.add_task(f"profiling {source}", total=None)
@@ -171,7 +171,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> int:
     """A stored validation run and its §8.3 card."""
-    from airel.domain.validation_card import render_markdown  # noqa: PLC0415 (SciPy, on use)
+    from airel.domain.data.validation_card import render_markdown  # noqa: PLC0415 (SciPy, on use)
 
     run = client().validation_run(run_id)
     if as_json:

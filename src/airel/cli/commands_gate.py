@@ -16,8 +16,8 @@ from rich.markup import escape
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.approvals import Approval
-from airel.domain.gates import Conditions
+from airel.domain.gate.approvals import Approval
+from airel.domain.gate.stack import Conditions
 from airel.errors import Reason, ValidationError
 
 if TYPE_CHECKING:

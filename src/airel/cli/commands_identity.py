@@ -16,7 +16,7 @@ import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.roles import RoleGrant, SigningKey
+from airel.domain.kernel.roles import RoleGrant, SigningKey
 from airel.errors import InputError, Reason
 
 role_app = typer.Typer(help="Role grants in the store (admin changes them).", no_args_is_help=True)

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.gate_metrics import METRICS
+from airel.domain.gate.metrics import METRICS
 
 policy_app = typer.Typer(help="Gate policies: show, diff, check, metrics.", no_args_is_help=True)
 evidence_app = typer.Typer(

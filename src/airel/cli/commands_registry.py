@@ -10,7 +10,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.components import ComponentKind, ComponentVersion
+from airel.domain.release.components import ComponentKind, ComponentVersion
 
 component_app = typer.Typer(help="Read registered component versions.", no_args_is_help=True)
 alias_app = typer.Typer(help="Movable aliases such as name@production.", no_args_is_help=True)

@@ -14,17 +14,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
-from airel.domain.alias import Alias, AliasMove
-from airel.domain.approvals import Approval, Waiver
-from airel.domain.artifact import ArtifactRef
-from airel.domain.audit import AuditEntry
-from airel.domain.bundle import BundleDraft, FrozenBundle
-from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
-from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
-from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink
-from airel.domain.lineage import Edge
-from airel.domain.records import RecordProblem, RecordRef, RecordTable
-from airel.domain.roles import GrantRole, RoleGrant, SigningKey
+from airel.domain.data.evidence import ProfileRecord, ValidationRun
+from airel.domain.eval.record import EvalRecord
+from airel.domain.gate.approvals import Approval, Waiver
+from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink
+from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+from airel.domain.release.alias import Alias, AliasMove
+from airel.domain.release.artifact import ArtifactRef
+from airel.domain.release.audit import AuditEntry
+from airel.domain.release.bundle import BundleDraft, FrozenBundle
+from airel.domain.release.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.release.lineage import Edge
+from airel.domain.release.records import RecordProblem, RecordRef, RecordTable
 
 T = TypeVar("T")
 

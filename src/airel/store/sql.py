@@ -20,14 +20,14 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from airel.domain.alias import Alias, AliasMove
-from airel.domain.artifact import ArtifactRef, ArtifactType
-from airel.domain.audit import AuditEntry, canonical_details, hash_entry
-from airel.domain.bundle import FrozenBundle
-from airel.domain.clock import utc_now
-from airel.domain.components import ComponentKey, ComponentKind, ComponentVersion
-from airel.domain.lineage import Edge, Relation
-from airel.domain.records import RecordTable
+from airel.domain.kernel.clock import utc_now
+from airel.domain.release.alias import Alias, AliasMove
+from airel.domain.release.artifact import ArtifactRef, ArtifactType
+from airel.domain.release.audit import AuditEntry, canonical_details, hash_entry
+from airel.domain.release.bundle import FrozenBundle
+from airel.domain.release.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.release.lineage import Edge, Relation
+from airel.domain.release.records import RecordTable
 from airel.errors import AirelError, ConflictError, Reason, StoreError
 from airel.store import engines
 from airel.store import schema as t

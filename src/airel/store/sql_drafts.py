@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from airel.domain.bundle import BundleDraft, DraftSummary
-from airel.domain.canonical import canonical_bytes
-from airel.domain.records import RecordTable
-from airel.domain.tiers import PipelineType, RiskTier
+from airel.domain.kernel.canonical import canonical_bytes
+from airel.domain.kernel.tiers import PipelineType, RiskTier
+from airel.domain.release.bundle import BundleDraft, DraftSummary
+from airel.domain.release.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
 from airel.store.sql_records import RecordWrites

@@ -11,8 +11,9 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from airel.domain.evidence import EvalRecord, ProfileRecord, ValidationRun
-from airel.domain.records import RecordTable
+from airel.domain.data.evidence import ProfileRecord, ValidationRun
+from airel.domain.eval.record import EvalRecord
+from airel.domain.release.records import RecordTable
 from airel.store import schema as t
 from airel.store.sql_records import RecordWrites
 

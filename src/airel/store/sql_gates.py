@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from airel.domain.approvals import Approval, Waiver
-from airel.domain.gate_records import Attestation, DecisionRecord, EvidenceLink, LinkKind
-from airel.domain.records import RecordTable
+from airel.domain.gate.approvals import Approval, Waiver
+from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink, LinkKind
+from airel.domain.release.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
 from airel.store.sql_evidence import dumps_json

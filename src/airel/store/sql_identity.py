@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from airel.domain.records import RecordTable
-from airel.domain.roles import GrantRole, RoleGrant, SigningKey
+from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+from airel.domain.release.records import RecordTable
 from airel.store import schema as t
 from airel.store.sql_records import RecordWrites
 

@@ -1,4 +1,4 @@
-"""Records bound to the audit chain (issue 18): the SQL side of :mod:`airel.domain.records`.
+"""Records bound to the audit chain (issue 18): the SQL side of :mod:`airel.domain.release.records`.
 
 Every write method of the store calls :meth:`RecordWrites.bind` with the row it wrote; the
 row is read back (so the digest covers every column exactly as stored, defaults included) and
@@ -22,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from airel.domain.audit import AuditEntry, recompute
-from airel.domain.records import (
+from airel.domain.release.audit import AuditEntry, recompute
+from airel.domain.release.records import (
     RECORDS_KEY,
     REMOVED,
     RecordProblem,

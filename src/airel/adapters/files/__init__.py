@@ -1,0 +1,1 @@
+"""Files: the content-addressed blob store, directory trees, streaming hashes."""

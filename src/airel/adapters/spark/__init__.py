@@ -1,0 +1,1 @@
+"""Spark: the same profile as the Arrow engine, for data bigger than one machine."""

@@ -1,0 +1,1 @@
+"""Data use cases: profile datasets and run validations."""

@@ -1,0 +1,1 @@
+"""Evaluation use cases: classifier runs and comparisons; ``llm/`` for LLM and agent suites."""

@@ -1,0 +1,1 @@
+"""Kernel services: the context every use case runs in."""
