@@ -266,7 +266,7 @@ def fraud_registry(client: Client, write: Callable[[str, str], Path], project: P
         """,
     }
     for name, text in specs.items():
-        client.register(write(f"specs/{name}", text), base_dir=project)
+        client.registry.register(write(f"specs/{name}", text), base_dir=project)
     return client
 
 
@@ -309,7 +309,7 @@ def bundle_yaml(fraud_registry: Client) -> Callable[..., str]:
         model_version: str = "1.0.0",
         rollback_target: str | None = None,
     ) -> str:
-        model = fraud_registry.component("model", f"fraud-score:{model_version}")
+        model = fraud_registry.registry.component("model", f"fraud-score:{model_version}")
         assert model.artifact is not None
         text = (
             BUNDLE_V1.replace("{pipe}", "a" * 64)

@@ -67,21 +67,21 @@ def now() -> datetime:
 
 def freeze_pair(client: Client, bundle_yaml: Callable[..., str], write: Callable[..., Any]) -> str:
     """Freeze V1 (model 1.0.0) and V2 (model 2.0.0, rolls back to V1), both with a scope."""
-    client.create_bundle(
+    client.bundles.create(
         write("v1.yaml", bundle_yaml() + SCOPE), freeze=True, allow_incomplete=FIRST
     )
     v2 = bundle_yaml(release_id=V2, model_version="2.0.0", rollback_target=V1)
-    client.create_bundle(write("v2.yaml", v2 + SCOPE), freeze=True)
+    client.bundles.create(write("v2.yaml", v2 + SCOPE), freeze=True)
     return V2
 
 
 def as_actor(client: Client, name: str, *roles: str) -> Client:
     """A client on the same store acting as ``name``, granted ``roles`` in the store by one
     of its administrators (G6)."""
-    admin = client.role_grants(role="admin")[0].identity
+    admin = client.identity.role_grants(role="admin")[0].identity
     with Client(dataclasses.replace(client.settings, actor=admin)) as granter:
         for role in roles:
-            granter.grant_role(name, role)
+            granter.identity.grant_role(name, role)
     return Client(dataclasses.replace(client.settings, actor=name))
 
 
@@ -187,16 +187,16 @@ def store_eval(client: Client, body: dict[str, Any], kind: str = "comparison") -
 
 def ready_through_g4(client: Client, release: str = V2) -> None:
     """Every piece of G0–G4 evidence, passing: CI, a clean validation run, a good eval."""
-    client.add_evidence(release, "ci", CI_OK, source="https://ci.example/1")
-    client.link_evidence(release, validation=store_validation(client))
-    client.link_evidence(release, eval=store_eval(client, comparison_body()))
+    client.gates.add_evidence(release, "ci", CI_OK, source="https://ci.example/1")
+    client.gates.link_evidence(release, validation=store_validation(client))
+    client.gates.link_evidence(release, eval=store_eval(client, comparison_body()))
 
 
 def ready_through_g9(client: Client, release: str = V2) -> None:
     """Evidence for every gate of Tier 1 (approvals not included)."""
     ready_through_g4(client, release)
     for kind, metrics in LATER_OK.items():
-        client.add_evidence(release, kind, metrics)
+        client.gates.add_evidence(release, kind, metrics)
 
 
 def approve_all(client: Client, release: str = V2, *, when: datetime, **kw: Any) -> list[str]:
@@ -204,6 +204,6 @@ def approve_all(client: Client, release: str = V2, *, when: datetime, **kw: Any)
     ids = []
     for i, role in enumerate(TIER1_ROLES):
         other = as_actor(client, f"approver{i}", role)
-        ids.append(other.approve(release, role, now=when, **kw).approval_id)
+        ids.append(other.gates.approve(release, role, now=when, **kw).approval_id)
         other.close()
     return ids

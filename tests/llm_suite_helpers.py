@@ -52,7 +52,7 @@ def register_dataset(
 ) -> str:
     """Register ``cases`` as eval dataset ``name:1``; return the reference."""
     data = write(f"{name}.jsonl", "".join(json.dumps(c) + "\n" for c in cases))
-    client.register(
+    client.registry.register(
         write(
             f"{name}.yaml",
             f"""
@@ -73,7 +73,7 @@ def register_judge(
 ) -> str:
     """Register the judge evaluator; return its reference."""
     text = JUDGE.format(version=version, template=json.dumps(TEMPLATE), thresholds=thresholds)
-    client.register(write(f"judge-{version}.yaml", text))
+    client.registry.register(write(f"judge-{version}.yaml", text))
     return f"JUDGE-HELPFUL:{version}"
 
 
@@ -81,7 +81,7 @@ def register_plugin(client: Client, write: Writer, name: str, thresholds: str = 
     """Register evaluator PLUGIN-<NAME>:1 running plugin ``name``; return its reference."""
     upper = name.upper().replace("_", "-")
     text = PLUGIN.format(upper=upper, name=name, thresholds=thresholds)
-    client.register(write(f"plugin-{name}.yaml", text))
+    client.registry.register(write(f"plugin-{name}.yaml", text))
     return f"PLUGIN-{upper}:1"
 
 

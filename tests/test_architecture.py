@@ -5,7 +5,7 @@ adapters -> domain, errors
 store    -> domain, errors
 services -> domain, errors, adapters, store.contract (never store.sql/engines/migrate)
 client   -> anything (the composition root)
-cli      -> cli, client, config, errors, domain (for rendering); never services or store
+cli      -> cli, client (and its sdk facets), config, errors, domain; never services, store
 
 Inside the domain and the services, one package per bounded context, the same names in both,
 and imports follow the context DAG: kernel ← release ← data ← eval ← gate ← promotion ←
@@ -35,7 +35,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "airel.services",
         "airel.store.contract",
     ),
-    "cli": ("airel.cli", "airel.client", "airel.config", "airel.errors", "airel.domain"),
+    "cli": (
+        "airel.cli",
+        "airel.client",
+        "airel.sdk",
+        "airel.config",
+        "airel.errors",
+        "airel.domain",
+    ),
 }
 # Third-party modules the pure domain may not touch (I/O, storage, CLI).
 PURE_ALLOWED = ("pathlib.PurePosixPath",)  # path arithmetic without touching a file system

@@ -128,8 +128,10 @@ def rechain(client: Client) -> None:
 def activity(fraud_registry: Client) -> Client:
     """A registry with real history: init, eight registrations, three alias moves."""
     for version in ("1.0.0", "2.0.0", "1.0.0"):
-        fraud_registry.set_alias("model", "fraud-score", "production", version, reason="test")
-    report = fraud_registry.verify_audit()
+        fraud_registry.registry.set_alias(
+            "model", "fraud-score", "production", version, reason="test"
+        )
+    report = fraud_registry.audit.verify()
     assert report.ok
     assert report.entries >= 10
     return fraud_registry
@@ -147,7 +149,7 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def checkpoint(activity: Client, keys: tuple[Path, Path], tmp_path: Path) -> Path:
     out = tmp_path / "checkpoint.json"
-    activity.checkpoint(keys[0], out)
+    activity.audit.checkpoint(keys[0], out)
     return out
 
 
@@ -156,7 +158,7 @@ def checkpoint(activity: Client, keys: tuple[Path, Path], tmp_path: Path) -> Pat
 
 def test_untouched_chain_verifies(activity: Client) -> None:
     """'audit': real activity produces a verifying chain whose head is the last entry."""
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     entries = rows(activity)
     assert report.ok
     assert report.problems == ()
@@ -186,7 +188,7 @@ def test_edited_field_is_detected(
 ) -> None:
     """'audit': changing any stored field of one entry is reported at that entry."""
     execute(activity, log.update().where(log.c.seq == 5).values({column: value}))
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert not report.ok
     assert problems(report) == expected
 
@@ -195,7 +197,7 @@ def test_deleted_middle_entry_is_a_gap_and_broken_link(activity: Client) -> None
     """'audit': deleting an entry leaves a seq gap and a dangling link at the next one."""
     total = len(rows(activity))
     execute(activity, log.delete().where(log.c.seq == 5))
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert not report.ok
     assert problems(report) == [(6, K.GAP), (6, K.BROKEN_LINK)]
     assert report.entries == total - 1
@@ -204,7 +206,7 @@ def test_deleted_middle_entry_is_a_gap_and_broken_link(activity: Client) -> None
 def test_deleted_first_entry_is_a_bad_start(activity: Client) -> None:
     """'audit': the chain must start at seq 1 from the genesis hash."""
     execute(activity, log.delete().where(log.c.seq == 1))
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert problems(report) == [(2, K.BAD_START), (2, K.BROKEN_LINK)]
 
 
@@ -230,7 +232,7 @@ def test_forged_entry_with_renumbering_is_detected(activity: Client) -> None:
         conn.execute(
             head_table.update().values(seq=len(entries) + 1, entry_hash=entries[-1]["entry_hash"])
         )
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert not report.ok
     found = problems(report)
     assert (6, K.BROKEN_LINK) in found  # the original 5th entry no longer links to its parent
@@ -248,7 +250,7 @@ def test_swapped_entries_are_detected(activity: Client) -> None:
         log.update().where(log.c.seq == 4).values(**fifth),
         log.update().where(log.c.seq == 5).values(**fourth),
     )
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert not report.ok
     found = problems(report)
     assert {(4, K.BROKEN_LINK), (4, K.EDITED), (5, K.BROKEN_LINK), (5, K.EDITED)} <= set(found)
@@ -266,7 +268,7 @@ def test_appended_entry_without_head_update_is_a_head_mismatch(activity: Client)
     }
     forged["entry_hash"] = row_hash(forged)
     execute(activity, log.insert().values(**forged))
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert problems(report) == [(last["seq"], K.HEAD_MISMATCH)]
 
 
@@ -277,7 +279,7 @@ def test_head_moved_back_is_a_head_mismatch(activity: Client) -> None:
         activity,
         head_table.update().values(seq=3, entry_hash=entries[2]["entry_hash"]),
     )
-    report = activity.verify_audit()
+    report = activity.audit.verify()
     assert problems(report) == [(3, K.HEAD_MISMATCH)]
 
 
@@ -285,10 +287,10 @@ def test_deleted_head_row_is_refused(activity: Client) -> None:
     """'audit': without a head row nothing verifies and nothing can be written."""
     execute(activity, head_table.delete())
     with pytest.raises(StoreError) as exc:
-        activity.verify_audit()
+        activity.audit.verify()
     assert exc.value.reason == Reason.STORE_NOT_INITIALISED
     with pytest.raises(StoreError) as exc:
-        activity.set_alias("model", "fraud-score", "production", "2.0.0")
+        activity.registry.set_alias("model", "fraud-score", "production", "2.0.0")
     assert exc.value.reason == Reason.STORE_NOT_INITIALISED
 
 
@@ -301,14 +303,14 @@ def test_checkpoint_verifies_and_survives_later_activity(
     """'audit': a checkpoint matches its chain, also after the chain grows."""
     data = json.loads(checkpoint.read_text(encoding="utf-8"))
     assert (data["seq"], data["entry_hash"]) == head(activity)
-    report = activity.verify_audit(checkpoint=checkpoint, public_key=keys[1])
+    report = activity.audit.verify(checkpoint=checkpoint, public_key=keys[1])
     assert report.ok
     assert report.checkpoint_seq == data["seq"]
-    activity.set_alias("model", "fraud-score", "production", "2.0.0")
-    report = activity.verify_audit(checkpoint=checkpoint, public_key=keys[1])
+    activity.registry.set_alias("model", "fraud-score", "production", "2.0.0")
+    report = activity.audit.verify(checkpoint=checkpoint, public_key=keys[1])
     assert report.ok
     assert report.head_seq == data["seq"] + 1
-    assert activity.verify_audit(checkpoint=checkpoint).ok  # embedded key, no pinning
+    assert activity.audit.verify(checkpoint=checkpoint).ok  # embedded key, no pinning
 
 
 def test_truncation_is_only_caught_by_a_checkpoint(
@@ -319,13 +321,13 @@ def test_truncation_is_only_caught_by_a_checkpoint(
     total = len(rows(activity))
     execute(activity, log.delete().where(log.c.seq > total - 3))
     set_head_to_last(activity)
-    alone = activity.verify_audit(records=False)
+    alone = activity.audit.verify(records=False)
     assert alone.ok  # the chain alone cannot know it used to be longer
     assert alone.entries == total - 3
-    with_records = activity.verify_audit()
+    with_records = activity.audit.verify()
     assert not with_records.ok
     assert {p["kind"] for p in with_records.record_problems} == {"unvouched"}
-    report = activity.verify_audit(checkpoint=checkpoint, public_key=keys[1])
+    report = activity.audit.verify(checkpoint=checkpoint, public_key=keys[1])
     assert not report.ok
     assert problems(report) == [(total, K.CHECKPOINT_MISMATCH)]
 
@@ -336,12 +338,12 @@ def test_consistent_rechain_is_only_caught_by_a_checkpoint(
     """'audit': an edit followed by recomputing every hash and the head needs the checkpoint."""
     total = len(rows(activity))
     execute(activity, log.update().where(log.c.seq == 3).values(actor="mallory"))
-    assert not activity.verify_audit().ok
+    assert not activity.audit.verify().ok
     rechain(activity)
-    alone = activity.verify_audit()
+    alone = activity.audit.verify()
     assert alone.ok
     assert alone.entries == total
-    report = activity.verify_audit(checkpoint=checkpoint, public_key=keys[1])
+    report = activity.audit.verify(checkpoint=checkpoint, public_key=keys[1])
     assert not report.ok
     assert problems(report) == [(total, K.CHECKPOINT_MISMATCH)]
 
@@ -352,7 +354,7 @@ def test_checkpoint_signed_by_another_key_is_invalid(
     """'audit': pinning the public key refuses a checkpoint signed by any other key."""
     other_priv, other_pub = tmp_path / "other.key", tmp_path / "other.pub"
     Client.generate_key(other_priv, other_pub)
-    report = activity.verify_audit(checkpoint=checkpoint, public_key=other_pub)
+    report = activity.audit.verify(checkpoint=checkpoint, public_key=other_pub)
     assert not report.ok
     assert kinds(report) == {K.CHECKPOINT_INVALID}
 
@@ -360,8 +362,8 @@ def test_checkpoint_signed_by_another_key_is_invalid(
     execute(activity, log.update().where(log.c.seq == 2).values(actor="mallory"))
     rechain(activity)
     forged = tmp_path / "forged.json"
-    activity.checkpoint(other_priv, forged)
-    report = activity.verify_audit(checkpoint=forged, public_key=keys[1])
+    activity.audit.checkpoint(other_priv, forged)
+    report = activity.audit.verify(checkpoint=forged, public_key=keys[1])
     assert not report.ok
     assert kinds(report) == {K.CHECKPOINT_INVALID}
 
@@ -390,7 +392,7 @@ def test_edited_checkpoint_is_invalid(
     data[field] = change(data[field])
     checkpoint.write_text(json.dumps(data), encoding="utf-8")
     for public_key in (keys[1], None):
-        report = activity.verify_audit(checkpoint=checkpoint, public_key=public_key)
+        report = activity.audit.verify(checkpoint=checkpoint, public_key=public_key)
         assert not report.ok
         assert K.CHECKPOINT_INVALID in kinds(report)
         assert kinds(report) <= {K.CHECKPOINT_INVALID, K.CHECKPOINT_MISMATCH}
@@ -412,11 +414,11 @@ def test_checkpoint_of_another_store_is_invalid(
     try:
         other.init()
         foreign = tmp_path / "foreign.json"
-        other.checkpoint(keys[0], foreign)
-        assert other.verify_audit(checkpoint=foreign, public_key=keys[1]).ok
+        other.audit.checkpoint(keys[0], foreign)
+        assert other.audit.verify(checkpoint=foreign, public_key=keys[1]).ok
     finally:
         other.close()
-    report = activity.verify_audit(checkpoint=foreign, public_key=keys[1])
+    report = activity.audit.verify(checkpoint=foreign, public_key=keys[1])
     assert not report.ok
     assert K.CHECKPOINT_INVALID in kinds(report)
     assert any("another store" in p.detail for p in report.problems)
@@ -429,7 +431,7 @@ def test_checkpoint_of_a_broken_chain_is_refused(
     execute(activity, log.update().where(log.c.seq == 4).values(actor="mallory"))
     out = tmp_path / "cp.json"
     with pytest.raises(InputError) as exc:
-        activity.checkpoint(keys[0], out)
+        activity.audit.checkpoint(keys[0], out)
     assert exc.value.reason == Reason.HASH_MISMATCH
     assert not out.exists()
 
@@ -491,7 +493,7 @@ def test_unusable_private_key_is_refused(
     key.write_bytes(_ec_pem() if content is None else content)
     out = tmp_path / "cp.json"
     with pytest.raises(error) as exc:
-        activity.checkpoint(key, out)
+        activity.audit.checkpoint(key, out)
     assert exc.value.reason == reason
     assert not out.exists()
 
@@ -499,7 +501,7 @@ def test_unusable_private_key_is_refused(
 def test_missing_private_key_is_not_found(activity: Client, tmp_path: Path) -> None:
     """'audit': a missing key file is reported as missing."""
     with pytest.raises(NotFoundError) as exc:
-        activity.checkpoint(tmp_path / "absent.key", tmp_path / "cp.json")
+        activity.audit.checkpoint(tmp_path / "absent.key", tmp_path / "cp.json")
     assert exc.value.reason == Reason.ARTIFACT_MISSING
 
 
@@ -511,7 +513,7 @@ def test_unusable_public_key_is_refused(
     pub = tmp_path / "bad.pub"
     pub.write_bytes(b"nope" if which == "garbage" else keys[0].read_bytes())
     with pytest.raises(InputError) as exc:
-        activity.verify_audit(checkpoint=checkpoint, public_key=pub)
+        activity.audit.verify(checkpoint=checkpoint, public_key=pub)
     assert exc.value.reason == Reason.INVALID_KEY
 
 
@@ -573,7 +575,7 @@ def test_malformed_checkpoint_is_refused(
     """'audit': a checkpoint file that is not a well-formed checkpoint raises with a reason."""
     checkpoint.write_text(make(_valid(checkpoint)), encoding="utf-8")
     with pytest.raises(error) as exc:
-        activity.verify_audit(checkpoint=checkpoint, public_key=keys[1])
+        activity.audit.verify(checkpoint=checkpoint, public_key=keys[1])
     assert exc.value.reason == reason
 
 

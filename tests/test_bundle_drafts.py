@@ -59,7 +59,7 @@ def engine(client: Client) -> sa.Engine:
 
 
 def draft_of(client: Client, release_id: str) -> BundleDraft:
-    view = client.bundle_view(release_id)
+    view = client.bundles.view(release_id)
     assert view.state is BundleState.DRAFT
     assert view.draft is not None
     return view.draft
@@ -74,7 +74,9 @@ def reason_of(fn: Callable[[], object]) -> Reason:
 @pytest.fixture
 def first_frozen(fraud_registry: Client, bundle_yaml: Render, write: Write) -> Client:
     """V1 frozen (incomplete at Tier 1 — no rollback target — so with a reason)."""
-    fraud_registry.create_bundle(write("v1.yaml", bundle_yaml()), freeze=True, allow_incomplete=WHY)
+    fraud_registry.bundles.create(
+        write("v1.yaml", bundle_yaml()), freeze=True, allow_incomplete=WHY
+    )
     return fraud_registry
 
 
@@ -91,26 +93,26 @@ def test_a_draft_is_stored_edited_and_frozen(
     text = bundle_yaml(V2, "2.0.0", V1)
     before = audit_size(client)
     edited_text = text.replace("traffic_start: shadow", "traffic_start: canary")
-    first = client.create_bundle(write("v2.yaml", edited_text))
+    first = client.bundles.create(write("v2.yaml", edited_text))
     assert (first.created, first.draft.version, first.draft.created_by) == (True, 1, "alice")
     assert audit_size(client) == before + 1
-    assert [b.release_id for b in client.bundles()] == [V1]  # not frozen
-    assert reason_of(lambda: client.bundle(V2)) is Reason.BUNDLE_DRAFT
-    again = client.create_bundle(write("v2-again.yaml", edited_text))
+    assert [b.release_id for b in client.bundles.list()] == [V1]  # not frozen
+    assert reason_of(lambda: client.bundles.get(V2)) is Reason.BUNDLE_DRAFT
+    again = client.bundles.create(write("v2-again.yaml", edited_text))
     assert (again.created, again.draft) == (False, first.draft)
     assert audit_size(client) == before + 1
 
     path = write("v2.yaml", text)
-    edited = client.create_bundle(path)
+    edited = client.bundles.create(path)
     assert (edited.created, edited.draft.version) == (True, 2)
     assert edited.draft.created_at == first.draft.created_at
     assert draft_of(client, V2) == edited.draft
-    states = {b.release_id: type(b).__name__ for b in client.bundle_listing()}
+    states = {b.release_id: type(b).__name__ for b in client.bundles.listing()}
     assert states == {V1: "FrozenBundle", V2: "BundleDraft"}
-    assert [b.release_id for b in client.bundle_listing(state="draft")] == [V2]
+    assert [b.release_id for b in client.bundles.listing(state="draft")] == [V2]
 
-    direct = client.create_bundle(path, freeze=True, dry_run=True)
-    frozen = client.freeze_bundle(V2)
+    direct = client.bundles.create(path, freeze=True, dry_run=True)
+    frozen = client.bundles.freeze(V2)
     assert frozen.created
     assert frozen.completeness.complete
     assert frozen.bundle.digest == direct.bundle.digest  # same identity however it is frozen
@@ -118,14 +120,14 @@ def test_a_draft_is_stored_edited_and_frozen(
     assert audit_size(client) == before + 3
     assert last_details(client)["draft_version"] == 2
     assert ("bundle_drafts", f'["{V2}"]', REMOVED) in last_entry_records(client)
-    assert client.bundle(V2) == frozen.bundle
-    assert client.bundle_view(V2).state is BundleState.FROZEN
-    assert client.bundle_listing(state=BundleState.DRAFT) == []
-    report = client.verify_audit()
+    assert client.bundles.get(V2) == frozen.bundle
+    assert client.bundles.view(V2).state is BundleState.FROZEN
+    assert client.bundles.listing(state=BundleState.DRAFT) == []
+    report = client.audit.verify()
     assert report.ok, report.record_problems  # the removed draft is not a deleted record
 
-    assert client.freeze_bundle(V2).created is False  # re-freezing: a no-op
-    assert client.create_bundle(path, freeze=True).created is False
+    assert client.bundles.freeze(V2).created is False  # re-freezing: a no-op
+    assert client.bundles.create(path, freeze=True).created is False
     assert audit_size(client) == before + 3
 
 
@@ -138,9 +140,9 @@ def test_a_frozen_release_takes_no_draft_and_no_other_digest(
     before = audit_size(client)
     same = write("same.yaml", bundle_yaml())
     other = write("other.yaml", bundle_yaml(model_version="2.0.0"))
-    assert reason_of(lambda: client.create_bundle(same)) is Reason.BUNDLE_FROZEN
-    assert reason_of(lambda: client.create_bundle(other)) is Reason.RELEASE_CONFLICT
-    refreeze = lambda: client.create_bundle(other, freeze=True, allow_incomplete=WHY)  # noqa: E731
+    assert reason_of(lambda: client.bundles.create(same)) is Reason.BUNDLE_FROZEN
+    assert reason_of(lambda: client.bundles.create(other)) is Reason.RELEASE_CONFLICT
+    refreeze = lambda: client.bundles.create(other, freeze=True, allow_incomplete=WHY)  # noqa: E731
     assert reason_of(refreeze) is Reason.RELEASE_CONFLICT
     assert audit_size(client) == before
 
@@ -155,33 +157,33 @@ def test_an_incomplete_freeze_is_refused_unless_a_reason_is_given(
     BUNDLE_INCOMPLETE with the failures listed and nothing written; with a reason it freezes
     and the reason is kept with the bundle and in its audit entry, outside the digest."""
     client = fraud_registry
-    drafted = client.create_bundle(write("v1.yaml", bundle_yaml()))
+    drafted = client.bundles.create(write("v1.yaml", bundle_yaml()))
     assert drafted.created
     assert not drafted.completeness.complete
     assert "BUNDLE_NO_ROLLBACK_TARGET" in drafted.draft.summary.failures
     before = audit_size(client)
     with pytest.raises(ValidationError) as info:
-        client.freeze_bundle(V1)
+        client.bundles.freeze(V1)
     assert info.value.reason is Reason.BUNDLE_INCOMPLETE
     assert "BUNDLE_NO_ROLLBACK_TARGET" in {p["reason"] for p in info.value.problems}
     assert info.value.details["completeness"]["complete"] is False
     path = write("v1.yaml", bundle_yaml())
-    assert reason_of(lambda: client.create_bundle(path, freeze=True)) is Reason.BUNDLE_INCOMPLETE
-    blank = lambda: client.freeze_bundle(V1, allow_incomplete="  ")  # noqa: E731
+    assert reason_of(lambda: client.bundles.create(path, freeze=True)) is Reason.BUNDLE_INCOMPLETE
+    blank = lambda: client.bundles.freeze(V1, allow_incomplete="  ")  # noqa: E731
     assert reason_of(blank) is Reason.INVALID_VALUE
     assert audit_size(client) == before
     assert draft_of(client, V1) == drafted.draft
 
-    dry = client.create_bundle(path, freeze=True, allow_incomplete=WHY, dry_run=True)
-    frozen = client.freeze_bundle(V1, allow_incomplete=f"  {WHY} ")
+    dry = client.bundles.create(path, freeze=True, allow_incomplete=WHY, dry_run=True)
+    frozen = client.bundles.freeze(V1, allow_incomplete=f"  {WHY} ")
     assert frozen.created
     assert frozen.bundle.incomplete_reason == WHY
     assert frozen.bundle.digest == dry.bundle.digest
     details = last_details(client)
     assert (details["incomplete_reason"], details["complete"]) == (WHY, False)
     assert "BUNDLE_NO_ROLLBACK_TARGET" in details["failures"]
-    assert client.bundle(V1).incomplete_reason == WHY
-    assert client.verify_audit().ok
+    assert client.bundles.get(V1).incomplete_reason == WHY
+    assert client.audit.verify().ok
 
 
 def test_a_corrected_file_after_a_refused_freeze_takes_the_release_id(
@@ -191,18 +193,18 @@ def test_a_corrected_file_after_a_refused_freeze_takes_the_release_id(
     corrected file freezes under the same id, directly or through the draft."""
     client = first_frozen
     wrong = write("v2.yaml", bundle_yaml(V2, "2.0.0"))  # forgot the rollback target
-    refused = lambda: client.create_bundle(wrong, freeze=True)  # noqa: E731
+    refused = lambda: client.bundles.create(wrong, freeze=True)  # noqa: E731
     assert reason_of(refused) is Reason.BUNDLE_INCOMPLETE
-    assert client.bundle_listing(state="frozen")[-1].release_id == V1
+    assert client.bundles.listing(state="frozen")[-1].release_id == V1
     corrected = write("v2.yaml", bundle_yaml(V2, "2.0.0", V1))
-    frozen = client.create_bundle(corrected, freeze=True)
+    frozen = client.bundles.create(corrected, freeze=True)
     assert frozen.created
     assert frozen.completeness.complete
 
-    client.create_bundle(write("v3.yaml", bundle_yaml("FRAUD-2026-003", "2.0.0")))
-    assert reason_of(lambda: client.freeze_bundle("FRAUD-2026-003")) is Reason.BUNDLE_INCOMPLETE
-    client.create_bundle(write("v3.yaml", bundle_yaml("FRAUD-2026-003", "2.0.0", V2)))
-    assert client.freeze_bundle("FRAUD-2026-003").completeness.complete
+    client.bundles.create(write("v3.yaml", bundle_yaml("FRAUD-2026-003", "2.0.0")))
+    assert reason_of(lambda: client.bundles.freeze("FRAUD-2026-003")) is Reason.BUNDLE_INCOMPLETE
+    client.bundles.create(write("v3.yaml", bundle_yaml("FRAUD-2026-003", "2.0.0", V2)))
+    assert client.bundles.freeze("FRAUD-2026-003").completeness.complete
 
 
 def test_unresolved_references_are_findings_of_a_draft_and_resolved_at_freeze(
@@ -214,11 +216,11 @@ def test_unresolved_references_are_findings_of_a_draft_and_resolved_at_freeze(
     text = bundle_yaml(V2, "2.0.0", V1).replace(
         "fraud-threshold-policy:1.0", "fraud-threshold-policy:2.0"
     )
-    drafted = client.create_bundle(write("v2.yaml", text))
+    drafted = client.bundles.create(write("v2.yaml", text))
     unresolved = {u["field"]: u["reason"] for u in drafted.draft.summary.unresolved}
     assert unresolved == {"prompt_policy.decision_policy": "DANGLING_REFERENCE"}
-    assert client.bundle_view(V2).unresolved == drafted.draft.summary.unresolved
-    assert reason_of(lambda: client.freeze_bundle(V2)) is Reason.DANGLING_REFERENCE
+    assert client.bundles.view(V2).unresolved == drafted.draft.summary.unresolved
+    assert reason_of(lambda: client.bundles.freeze(V2)) is Reason.DANGLING_REFERENCE
     policy = write(
         "policy2.yaml",
         """
@@ -228,9 +230,9 @@ def test_unresolved_references_are_findings_of_a_draft_and_resolved_at_freeze(
         text: "decline if score >= 0.8\\n"
         """,
     )
-    client.register(policy)
-    assert client.bundle_view(V2).unresolved == ()
-    frozen = client.freeze_bundle(V2)
+    client.registry.register(policy)
+    assert client.bundles.view(V2).unresolved == ()
+    frozen = client.bundles.freeze(V2)
     resolved = {r.path: r.node for r in frozen.bundle.resolutions}
     assert resolved["prompt_policy.decision_policy"] == "policy/fraud-threshold-policy:2.0"
 
@@ -245,17 +247,17 @@ def test_approvals_waivers_evidence_and_gates_refuse_a_draft(
     are BUNDLE_DRAFT (not RELEASE_NOT_FOUND), and write nothing; an unknown id stays
     RELEASE_NOT_FOUND."""
     client = first_frozen
-    client.create_bundle(write("v2.yaml", bundle_yaml(V2, "2.0.0", V1)))
+    client.bundles.create(write("v2.yaml", bundle_yaml(V2, "2.0.0", V1)))
     before = audit_size(client)
     calls: dict[str, Callable[[], object]] = {
-        "approve": lambda: client.approve(V2, "model_risk", expires="7d"),
-        "exception": lambda: client.add_exception(V2, ["x"], reason="r", expires="7d"),
-        "gate check": lambda: client.gate_check(V2, through="G4"),
-        "evidence add": lambda: client.add_evidence(V2, "ci", {"ci_tests_failed": 0}),
-        "evidence link": lambda: client.link_evidence(V2, eval="sha256:" + "0" * 64),
-        "verify": lambda: client.verify_bundle(V2),
-        "repro": lambda: client.reproducibility(V2),
-        "diff": lambda: client.diff_bundles(V1, V2),
+        "approve": lambda: client.gates.approve(V2, "model_risk", expires="7d"),
+        "exception": lambda: client.gates.add_exception(V2, ["x"], reason="r", expires="7d"),
+        "gate check": lambda: client.gates.check(V2, through="G4"),
+        "evidence add": lambda: client.gates.add_evidence(V2, "ci", {"ci_tests_failed": 0}),
+        "evidence link": lambda: client.gates.link_evidence(V2, eval="sha256:" + "0" * 64),
+        "verify": lambda: client.bundles.verify(V2),
+        "repro": lambda: client.bundles.reproducibility(V2),
+        "diff": lambda: client.bundles.diff(V1, V2),
     }
     for name, call in calls.items():
         with pytest.raises(ConflictError) as info:
@@ -263,9 +265,9 @@ def test_approvals_waivers_evidence_and_gates_refuse_a_draft(
         assert info.value.reason is Reason.BUNDLE_DRAFT, name
         assert info.value.details["state"] == "draft", name
     assert audit_size(client) == before
-    assert reason_of(lambda: client.gate_check("NOPE-1", through="G4")) is Reason.RELEASE_NOT_FOUND
+    assert reason_of(lambda: client.gates.check("NOPE-1", through="G4")) is Reason.RELEASE_NOT_FOUND
     rollback = write("v3.yaml", bundle_yaml("FRAUD-2026-003", "2.0.0", V2))
-    refused = lambda: client.create_bundle(rollback, freeze=True)  # noqa: E731
+    refused = lambda: client.bundles.create(rollback, freeze=True)  # noqa: E731
     assert reason_of(refused) is Reason.ROLLBACK_TARGET_NOT_FOUND  # a draft is no target
 
 
@@ -279,21 +281,21 @@ def test_a_stale_draft_version_loses_nothing(
     version 1, is STALE_VERSION and changes nothing; a freeze naming a stale version too."""
     client = first_frozen
     base = bundle_yaml(V2, "2.0.0", V1)
-    client.create_bundle(write("v2.yaml", base))
+    client.bundles.create(write("v2.yaml", base))
     seen = draft_of(client, V2).version
     mine = write("mine.yaml", base.replace("traffic_start: shadow", "traffic_start: canary"))
     theirs = write("theirs.yaml", base.replace("route: fraud-score-prod", "route: other"))
-    won = client.create_bundle(mine, expected_version=seen)
+    won = client.bundles.create(mine, expected_version=seen)
     assert won.draft.version == seen + 1
     before = audit_size(client)
-    lost = lambda: client.create_bundle(theirs, expected_version=seen)  # noqa: E731
+    lost = lambda: client.bundles.create(theirs, expected_version=seen)  # noqa: E731
     assert reason_of(lost) is Reason.STALE_VERSION
-    assert reason_of(lambda: client.freeze_bundle(V2, expected_version=seen)) is (
+    assert reason_of(lambda: client.bundles.freeze(V2, expected_version=seen)) is (
         Reason.STALE_VERSION
     )
     assert audit_size(client) == before
     assert draft_of(client, V2) == won.draft
-    assert client.freeze_bundle(V2, expected_version=seen + 1).created
+    assert client.bundles.freeze(V2, expected_version=seen + 1).created
 
 
 def test_concurrent_editors_of_one_version_never_lose_an_update(
@@ -303,7 +305,7 @@ def test_concurrent_editors_of_one_version_never_lose_an_update(
     one is STALE_VERSION — the compare-and-set holds inside the write transaction."""
     client = first_frozen
     base = bundle_yaml(V2, "2.0.0", V1)
-    client.create_bundle(write("v2.yaml", base))
+    client.bundles.create(write("v2.yaml", base))
     paths = [
         write(f"edit{i}.yaml", base.replace("route: fraud-score-prod", f"route: route-{i}"))
         for i in range(4)
@@ -314,10 +316,10 @@ def test_concurrent_editors_of_one_version_never_lose_an_update(
 
     def edit(path: Path) -> None:
         with Client(client.settings) as editor:
-            editor.bundle_view(V2)  # open the store before the race
+            editor.bundles.view(V2)  # open the store before the race
             barrier.wait()
             try:
-                editor.create_bundle(path, expected_version=1)
+                editor.bundles.create(path, expected_version=1)
                 outcomes.append(str(path))
             except ConflictError as exc:
                 outcomes.append(exc.reason.value)
@@ -345,15 +347,15 @@ def test_draft_rows_are_covered_by_audit_verify(
     """B2/C2: a draft row edited in the database is `edited`; deleted behind airel's back,
     `deleted`; removed by its freeze, nothing; put back after the freeze, `unaudited`."""
     client = first_frozen
-    client.create_bundle(write("v2.yaml", bundle_yaml(V2, "2.0.0", V1)))
-    assert client.verify_audit().ok
+    client.bundles.create(write("v2.yaml", bundle_yaml(V2, "2.0.0", V1)))
+    assert client.audit.verify().ok
     draft = t.bundle_drafts
     key = draft.c.release_id == V2
     with engine(client).connect() as conn:
         row = dict(conn.execute(sa.select(draft).where(key)).mappings().one())
 
     def problems() -> set[tuple[str, str]]:
-        report = client.verify_audit()
+        report = client.audit.verify()
         assert report.problems == ()  # the chain itself is intact
         return {(p["table"], p["kind"]) for p in report.record_problems}
 
@@ -372,7 +374,7 @@ def test_draft_rows_are_covered_by_audit_verify(
         conn.execute(draft.insert().values(**row))
     assert problems() == set()
 
-    client.freeze_bundle(V2)
+    client.bundles.freeze(V2)
     assert problems() == set()
     with engine(client).begin() as conn:
         conn.execute(draft.insert().values(**row))

@@ -36,18 +36,18 @@ INCOMPLETE_OK = "test release: completeness is not what is under test"
 
 
 def audit_count(client: Client) -> int:
-    return client.verify_audit().entries
+    return client.audit.verify().entries
 
 
 def snapshot(client: Client) -> tuple[int, list[str], set[str]]:
     """What a refused call must leave untouched: audit length, releases, blobs."""
     root = client.settings.artifact_root / "sha256"
     blobs = {p.name for p in root.iterdir()} if root.is_dir() else set()
-    return audit_count(client), [b.release_id for b in client.bundles()], blobs
+    return audit_count(client), [b.release_id for b in client.bundles.list()], blobs
 
 
 def freeze(client: Client, write: Write, text: str, name: str = "release.yaml") -> Frozen:
-    return client.create_bundle(write(name, text), freeze=True, allow_incomplete=INCOMPLETE_OK)
+    return client.bundles.create(write(name, text), freeze=True, allow_incomplete=INCOMPLETE_OK)
 
 
 def by_component(changes: list[ComponentChange]) -> dict[str, ComponentChange]:
@@ -55,14 +55,14 @@ def by_component(changes: list[ComponentChange]) -> dict[str, ComponentChange]:
 
 
 def model_digest(client: Client, version: str = "1.0.0") -> str:
-    artifact = client.component("model", f"fraud-score:{version}").artifact
+    artifact = client.registry.component("model", f"fraud-score:{version}").artifact
     assert artifact is not None
     return artifact.digest
 
 
 def register(client: Client, write: Write, name: str, text: str) -> None:
     path = write(f"specs/{name}.yaml", text)
-    client.register(path, base_dir=path.parent.parent)
+    client.registry.register(path, base_dir=path.parent.parent)
 
 
 def replace_once(text: str, old: str, new: str) -> str:
@@ -100,11 +100,11 @@ def test_freeze(fraud_registry: Client, bundle_yaml: Render, write: Write) -> No
     }
     model = next(r for r in bundle.resolutions if r.path == "model")
     assert model.artifact == model_digest(client)
-    assert model.digest == client.component("model", "fraud-score:1.0.0").digest
-    assert client.bundle(RELEASE) == bundle
-    assert [b.release_id for b in client.bundles(use_case_id="FRAUD-SCORING")] == [RELEASE]
+    assert model.digest == client.registry.component("model", "fraud-score:1.0.0").digest
+    assert client.bundles.get(RELEASE) == bundle
+    assert [b.release_id for b in client.bundles.list(use_case_id="FRAUD-SCORING")] == [RELEASE]
     assert audit_count(client) == before + 1
-    assert client.verify_audit().ok
+    assert client.audit.verify().ok
 
 
 def test_refreeze_is_idempotent(fraud_registry: Client, bundle_yaml: Render, write: Write) -> None:
@@ -132,7 +132,7 @@ def test_changed_content_is_a_release_conflict(
     assert info.value.reason is Reason.RELEASE_CONFLICT
     assert info.value.details["existing_digest"] == first.bundle.digest
     assert info.value.details["new_digest"] != first.bundle.digest
-    assert fraud_registry.bundle(RELEASE) == first.bundle
+    assert fraud_registry.bundles.get(RELEASE) == first.bundle
     assert snapshot(fraud_registry) == state
 
 
@@ -150,14 +150,14 @@ def test_alias_moved_behind_the_same_text_is_a_release_conflict(
     """B2: identity covers what each reference resolved to, not only the text."""
     client = fraud_registry
     register(client, write, "policy11", POLICY_11)
-    client.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
+    client.registry.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
     text = replace_once(
         bundle_yaml(),
         "decision_policy: fraud-threshold-policy:1.0",
         "decision_policy: fraud-threshold-policy@production",
     )
     first = freeze(client, write, text)
-    client.set_alias("policy", "fraud-threshold-policy", "production", "1.1")
+    client.registry.set_alias("policy", "fraud-threshold-policy", "production", "1.1")
     state = snapshot(client)
     with pytest.raises(ConflictError) as info:
         freeze(client, write, text, "same-text.yaml")
@@ -282,7 +282,7 @@ def test_abbreviated_artifact_hash_prefix_is_accepted(
 def test_dry_run_writes_nothing(fraud_registry: Client, bundle_yaml: Render, write: Write) -> None:
     """B2: a dry run resolves and reports but stores no bundle, edge or audit entry."""
     state = snapshot(fraud_registry)
-    dry = fraud_registry.create_bundle(
+    dry = fraud_registry.bundles.create(
         write("release.yaml", bundle_yaml()),
         freeze=True,
         allow_incomplete=INCOMPLETE_OK,
@@ -292,9 +292,9 @@ def test_dry_run_writes_nothing(fraud_registry: Client, bundle_yaml: Render, wri
     assert dry.created is False
     assert snapshot(fraud_registry) == state
     with pytest.raises(NotFoundError) as info:
-        fraud_registry.bundle(RELEASE)
+        fraud_registry.bundles.get(RELEASE)
     assert info.value.reason is Reason.RELEASE_NOT_FOUND
-    downstream = fraud_registry.lineage("dataset/FRAUD-TRAIN:1", direction="downstream")
+    downstream = fraud_registry.registry.lineage("dataset/FRAUD-TRAIN:1", direction="downstream")
     assert downstream.releases() == []
     real = freeze(fraud_registry, write, bundle_yaml())
     assert real.created is True
@@ -360,7 +360,7 @@ def test_diff_bundles(fraud_registry: Client, bundle_yaml: Render, write: Write)
     """B4: model version and artifact changed, rollback target added, the rest unchanged."""
     freeze(fraud_registry, write, bundle_yaml(), "v1.yaml")
     freeze(fraud_registry, write, bundle_yaml("FRAUD-2026-002", "2.0.0", RELEASE), "v2.yaml")
-    changes = by_component(fraud_registry.diff_bundles(RELEASE, "FRAUD-2026-002"))
+    changes = by_component(fraud_registry.bundles.diff(RELEASE, "FRAUD-2026-002"))
     assert "release_id" not in changes
     version = changes["model.model_version"]
     assert (version.change, version.old, version.new) == (ChangeType.CHANGED, "1.0.0", "2.0.0")
@@ -377,11 +377,11 @@ def test_diff_bundles(fraud_registry: Client, bundle_yaml: Render, write: Write)
     assert (
         data.old_digest
         == data.new_digest
-        == fraud_registry.component("dataset", "FRAUD-TRAIN:1").digest
+        == fraud_registry.registry.component("dataset", "FRAUD-TRAIN:1").digest
     )
     changed = {k for k, c in changes.items() if c.change is not ChangeType.UNCHANGED}
     assert changed == {"model.model_version", "model.artifact_hash", "deployment.rollback_target"}
-    backwards = by_component(fraud_registry.diff_bundles("FRAUD-2026-002", RELEASE))
+    backwards = by_component(fraud_registry.bundles.diff("FRAUD-2026-002", RELEASE))
     assert backwards["deployment.rollback_target"].change is ChangeType.REMOVED
 
 
@@ -390,7 +390,7 @@ def test_diff_of_a_bundle_with_itself(
 ) -> None:
     """B4: nothing changes between a release and itself."""
     freeze(fraud_registry, write, bundle_yaml())
-    changes = fraud_registry.diff_bundles(RELEASE, RELEASE)
+    changes = fraud_registry.bundles.diff(RELEASE, RELEASE)
     assert changes
     assert {c.change for c in changes} == {ChangeType.UNCHANGED}
 
@@ -418,8 +418,8 @@ def test_diff_shows_content_changed_behind_the_same_name(
     register(client, write, "policy11", POLICY_11)
     (project / "data" / "golden3.csv").write_text("amount,label\n7.0,1\n")
     register(client, write, "golden3", GOLDEN_3)
-    client.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
-    client.set_alias("eval_dataset", "FRAUD-GOLDEN", "production", "2")
+    client.registry.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
+    client.registry.set_alias("eval_dataset", "FRAUD-GOLDEN", "production", "2")
 
     def render(release_id: str) -> str:
         text = replace_once(
@@ -430,15 +430,21 @@ def test_diff_shows_content_changed_behind_the_same_name(
         return replace_once(text, "[FRAUD-GOLDEN:2]", "[FRAUD-GOLDEN@production]")
 
     freeze(client, write, render(RELEASE), "v1.yaml")
-    client.set_alias("policy", "fraud-threshold-policy", "production", "1.1")
-    client.set_alias("eval_dataset", "FRAUD-GOLDEN", "production", "3")
+    client.registry.set_alias("policy", "fraud-threshold-policy", "production", "1.1")
+    client.registry.set_alias("eval_dataset", "FRAUD-GOLDEN", "production", "3")
     freeze(client, write, render("FRAUD-2026-002"), "v2.yaml")
-    changes = by_component(client.diff_bundles(RELEASE, "FRAUD-2026-002"))
+    changes = by_component(client.bundles.diff(RELEASE, "FRAUD-2026-002"))
     policy = changes["prompt_policy.decision_policy"]
     assert policy.change is ChangeType.CHANGED
     assert policy.old == policy.new == "fraud-threshold-policy@production"
-    assert policy.old_digest == client.component("policy", "fraud-threshold-policy:1.0").digest
-    assert policy.new_digest == client.component("policy", "fraud-threshold-policy:1.1").digest
+    assert (
+        policy.old_digest
+        == client.registry.component("policy", "fraud-threshold-policy:1.0").digest
+    )
+    assert (
+        policy.new_digest
+        == client.registry.component("policy", "fraud-threshold-policy:1.1").digest
+    )
     golden = changes["eval.dataset_versions"]
     assert golden.change is ChangeType.CHANGED
     assert golden.old == golden.new == ["FRAUD-GOLDEN@production"]
@@ -452,7 +458,7 @@ def test_diff_unknown_release(fraud_registry: Client, bundle_yaml: Render, write
     """B4: diffing against a release that does not exist is RELEASE_NOT_FOUND."""
     freeze(fraud_registry, write, bundle_yaml())
     with pytest.raises(NotFoundError) as info:
-        fraud_registry.diff_bundles(RELEASE, "FRAUD-2099-001")
+        fraud_registry.bundles.diff(RELEASE, "FRAUD-2099-001")
     assert info.value.reason is Reason.RELEASE_NOT_FOUND
 
 
@@ -465,16 +471,16 @@ def test_verify_bundle_detects_a_tampered_blob(
     """B2: every pinned artifact is re-hashed; a changed blob in the CAS is reported."""
     client = fraud_registry
     freeze(client, write, bundle_yaml())
-    check = client.verify_bundle(RELEASE)
+    check = client.bundles.verify(RELEASE)
     assert check.ok is True
     assert check.problems == []
-    assert check.digest == client.bundle(RELEASE).digest
+    assert check.digest == client.bundles.get(RELEASE).digest
     # The model is a directory: its tree manifest lists models/v1/model.bin by content digest.
     member = client.settings.artifact_root / "sha256" / hashlib.sha256(b"model-one").hexdigest()
     assert member.is_file()
     member.chmod(0o644)
     member.write_bytes(b"model-one, quietly retrained")
-    check = client.verify_bundle(RELEASE)
+    check = client.bundles.verify(RELEASE)
     assert check.ok is False
     assert check.problems
     assert all(p["what"].startswith("model/fraud-score:1.0.0 artifact") for p in check.problems)
@@ -490,7 +496,7 @@ def test_verify_bundle_detects_a_missing_blob(
     data = (project / "data" / "train.csv").read_bytes()
     blob = client.settings.artifact_root / "sha256" / hashlib.sha256(data).hexdigest()
     blob.unlink()
-    check = client.verify_bundle(RELEASE)
+    check = client.bundles.verify(RELEASE)
     assert check.ok is False
     nodes = {p["what"].split(" ")[0] for p in check.problems}
     assert nodes == {"dataset/FRAUD-TRAIN:1", "eval_dataset/FRAUD-GOLDEN:2"}
@@ -500,7 +506,7 @@ def test_verify_bundle_detects_a_missing_blob(
 def test_verify_unknown_release(fraud_registry: Client) -> None:
     """B2: verifying a release that does not exist is RELEASE_NOT_FOUND."""
     with pytest.raises(NotFoundError) as info:
-        fraud_registry.verify_bundle("FRAUD-2099-001")
+        fraud_registry.bundles.verify("FRAUD-2099-001")
     assert info.value.reason is Reason.RELEASE_NOT_FOUND
 
 
@@ -510,9 +516,9 @@ def test_verify_unknown_release(fraud_registry: Client) -> None:
 def test_reproducibility_report(fraud_registry: Client, bundle_yaml: Render, write: Write) -> None:
     """R8: each §7.2 item is present, partial or missing from what the registry holds."""
     freeze(fraud_registry, write, bundle_yaml())
-    report = fraud_registry.reproducibility(RELEASE)
+    report = fraud_registry.bundles.reproducibility(RELEASE)
     assert report.release_id == RELEASE
-    assert report.digest == fraud_registry.bundle(RELEASE).digest
+    assert report.digest == fraud_registry.bundles.get(RELEASE).digest
     status = {item.item: item.status for item in report.items}
     assert status == {
         "code_snapshot": ItemStatus.PARTIAL,  # a commit, but no registered code snapshot
@@ -545,9 +551,11 @@ def test_reproducibility_improves_with_training_record(
         "evaluator_versions: [ROC-AUC:1]\n  eval_run_ids: [RUN-7]",
     )
     freeze(fraud_registry, write, text, "with-runs.yaml")
-    two = {i.item: i.status for i in fraud_registry.reproducibility("FRAUD-2026-002").items}
+    two = {i.item: i.status for i in fraud_registry.bundles.reproducibility("FRAUD-2026-002").items}
     assert two["training_run"] is ItemStatus.PRESENT
-    three = {i.item: i.status for i in fraud_registry.reproducibility("FRAUD-2026-003").items}
+    three = {
+        i.item: i.status for i in fraud_registry.bundles.reproducibility("FRAUD-2026-003").items
+    }
     assert three["eval_run"] is ItemStatus.PRESENT
     assert three["training_run"] is ItemStatus.PARTIAL
 
@@ -564,7 +572,7 @@ def test_huge_bundle_file_is_refused_unread(
     with path.open("r+b") as handle:
         handle.truncate(100 * MiB)
     with pytest.raises(ParseError) as info:
-        fraud_registry.create_bundle(path)
+        fraud_registry.bundles.create(path)
     assert info.value.reason is Reason.DOC_TOO_LARGE
     assert info.value.details["size"] == 100 * MiB
     assert info.value.details["max_bytes"] < 100 * MiB
@@ -605,7 +613,7 @@ def test_duplicate_key_is_refused_with_line(
     assert info.value.line == text.splitlines().index("  model_version: 2.0.0") + 1
     assert info.value.details["key"] == "model_version"
     assert info.value.details["path"] == ["model"]
-    assert fraud_registry.bundles() == []
+    assert fraud_registry.bundles.list() == []
 
 
 def test_invalid_bundle_reports_problems(
@@ -619,4 +627,4 @@ def test_invalid_bundle_reports_problems(
     (problem,) = info.value.problems
     assert problem["field"] == "model.model_version"
     assert problem["line"] == text.splitlines().index("  model_version: 1.10") + 1
-    assert fraud_registry.bundles() == []
+    assert fraud_registry.bundles.list() == []

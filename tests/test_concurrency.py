@@ -37,8 +37,12 @@ def _mover(
 ) -> None:  # pragma: no cover - runs in a child process
     """Make exactly MOVES successful compare-and-set moves; report (index, moves, conflicts)."""
     try:
+        # A generous lock wait: this test is about lost updates, and on a loaded machine (CI,
+        # parallel test workers) eight writers can queue for longer than the 5 s default.
         settings = load_settings(
-            {"database_url": url, "actor": f"w{index}"}, cwd=Path(cwd), environ={}
+            {"database_url": url, "actor": f"w{index}", "busy_timeout_s": 60.0},
+            cwd=Path(cwd),
+            environ={},
         )
         with Client(settings) as client:
             store = client.ctx.store  # open (and schema-check) before the start line
@@ -49,7 +53,7 @@ def _mover(
                     current = tx.get_alias(ComponentKind.POLICY, NAME, ALIAS)
                 assert current is not None
                 try:
-                    _, moved = client.set_alias(
+                    _, moved = client.registry.set_alias(
                         KIND,
                         NAME,
                         ALIAS,
@@ -76,7 +80,7 @@ def _register(client: Client, project: Path) -> None:
             f'kind: policy\nname: {NAME}\nversion: "{version}"\ntext: "threshold {version}"\n',
             encoding="utf-8",
         )
-        client.register(spec, base_dir=project)
+        client.registry.register(spec, base_dir=project)
 
 
 def _run_workers(database_url: str, project: Path) -> tuple[float, list[Any]]:
@@ -114,11 +118,11 @@ def _check_history(client: Client, total: int) -> Counter[str]:
         row = tx.get_alias(ComponentKind.POLICY, NAME, ALIAS)
     assert row is not None
     assert row.row_version == total
-    assert client.component(KIND, f"{NAME}@{ALIAS}").version == row.version
+    assert client.registry.component(KIND, f"{NAME}@{ALIAS}").version == row.version
     # Strict alternation a -> b -> a ...: after an odd number of moves it points at "a".
     assert row.version == "a"
 
-    history = client.alias_history(KIND, NAME, ALIAS)
+    history = client.registry.alias_history(KIND, NAME, ALIAS)
     assert len(history) == total
     assert [m.seq for m in history] == list(range(1, total + 1))
     assert (history[0].from_version, history[0].to_version) == (None, "a")
@@ -138,7 +142,7 @@ def _check_audit(client: Client, total: int, per_actor: Counter[str]) -> None:
     assert len(alias_entries) == total
     assert [e.details["row_version"] for e in alias_entries] == list(range(1, total + 1))
     assert Counter(e.actor for e in alias_entries) == per_actor
-    report = client.verify_audit()
+    report = client.audit.verify()
     assert report.ok, report.problems
     assert report.entries == len(entries) == head_seq
     assert report.entries == 1 + 2 + total  # init, two registrations, every move
@@ -151,7 +155,7 @@ def test_parallel_alias_moves_lose_no_update(
 ) -> None:
     """'concurrency' (R5): 8 processes x 100 CAS moves on one alias; every one is kept."""
     _register(client, project)
-    alias, moved = client.set_alias(KIND, NAME, ALIAS, "a", expected_row_version=0)
+    alias, moved = client.registry.set_alias(KIND, NAME, ALIAS, "a", expected_row_version=0)
     assert moved
     assert alias.row_version == 1
 

@@ -92,7 +92,7 @@ def written(client: Client) -> tuple[int, int, set[str], list[Path]]:
     root = client.settings.artifact_root
     blobs = {p.name for p in (root / "sha256").iterdir()} if (root / "sha256").is_dir() else set()
     tmp = sorted((root / "tmp").rglob("*")) if (root / "tmp").is_dir() else []
-    return client.verify_audit().entries, len(client.components()), blobs, tmp
+    return client.audit.verify().entries, len(client.registry.components()), blobs, tmp
 
 
 def refused(client: Client, spec: Path, reason: Reason) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def test_good_parquet_stores_what_was_read(client: Client, project: Path, write:
     spec = dataset(write, "train.parquet", rows=10, schema="{id: int, amount: float, channel: str}")
     code, data = cli(client, "register", "dataset", str(spec), "--json")
     assert code == 0, data
-    shape = client.component("dataset", "TRAIN:1").fields["data_shape"]
+    shape = client.registry.component("dataset", "TRAIN:1").fields["data_shape"]
     assert shape == {
         "format": "parquet",
         "columns": [
@@ -234,14 +234,14 @@ def test_good_parquet_stores_what_was_read(client: Client, project: Path, write:
         "row_groups": 3,
         "files": 1,
     }
-    again = client.register(spec)  # idempotent: the same bytes read the same
+    again = client.registry.register(spec)  # idempotent: the same bytes read the same
     assert again.created is False
 
 
 def test_csv_dialect_is_sniffed_and_stored(client: Client, project: Path, write: Write) -> None:
     """R2: a semicolon CSV is read with its own delimiter; rows are not counted (no footer)."""
     (project / "train.csv").write_text("id;amount;channel\n1;2,5;web\n2;3,5;pos\n")
-    result = client.register(dataset(write, "train.csv", rows=99))
+    result = client.registry.register(dataset(write, "train.csv", rows=99))
     shape = result.component.fields["data_shape"]
     assert shape["format"] == "csv"
     assert shape["delimiter"] == ";"
@@ -254,7 +254,9 @@ def test_gzipped_csv_is_sniffed(client: Client, project: Path, write: Write) -> 
     """R2: a .csv.gz is decompressed for its first block only."""
     with gzip.open(project / "train.csv.gz", "wt") as fh:
         fh.write("id\tamount\tchannel\n1\t2.5\tweb\n")
-    shape = client.register(dataset(write, "train.csv.gz", rows=1)).component.fields["data_shape"]
+    shape = client.registry.register(dataset(write, "train.csv.gz", rows=1)).component.fields[
+        "data_shape"
+    ]
     assert (shape["delimiter"], shape["compression"]) == ("\t", "gzip")
 
 
@@ -268,7 +270,7 @@ def test_directory_of_parquet_parts_reads_every_footer(
     for i, rows in enumerate((3, 4, 5)):
         pq.write_table(table(rows), parts / f"part-{i}.parquet")
     (parts / "_SUCCESS").write_bytes(b"")
-    result = client.register(dataset(write, "train", rows=12))
+    result = client.registry.register(dataset(write, "train", rows=12))
     shape = result.component.fields["data_shape"]
     assert (shape["rows"], shape["row_groups"], shape["files"]) == (12, 3, 3)
 
@@ -303,7 +305,7 @@ def test_unknown_format_is_hashed_and_recorded_unknown(
         artifact: cases.jsonl
         """,
     )
-    result = client.register(spec)
+    result = client.registry.register(spec)
     assert result.component.artifact is not None
     assert result.component.fields["data_shape"] == {"format": "unknown", "files": 1}
 
@@ -317,9 +319,9 @@ def test_version_registered_before_shapes_stays_idempotent(
     spec = dataset(write, "train.parquet", rows=4)
     with monkeypatch.context() as patch:
         patch.setattr(components, "_source_shape", lambda *_: None)
-        old = client.register(spec).component
+        old = client.registry.register(spec).component
     assert "data_shape" not in old.fields
-    again = client.register(spec)
+    again = client.registry.register(spec)
     assert again.created is False
     assert again.component == old
 
@@ -342,7 +344,7 @@ def test_the_staged_copy_is_what_is_read(
     monkeypatch.setattr(components, "_source_shape", then_truncate)
     before = written(client)
     with pytest.raises(ParseError) as info:
-        client.register(spec)
+        client.registry.register(spec)
     assert info.value.reason is Reason.DATA_UNREADABLE
     assert written(client) == before
 
@@ -354,7 +356,7 @@ def test_semicolon_csv_profiled_as_one_column_gets_a_hint(client: Client, projec
     """V3: a CSV read as one column `a;b;c` names the delimiter it looks like, in the stored
     profile and on `airel profile`; a comma CSV gets no hint."""
     (project / "semi.csv").write_text("id;amount;channel\n1;2.5;web\n2;3.5;pos\n")
-    prof, _record, _ = client.profile(project / "semi.csv")
+    prof, _record, _ = client.data.profile(project / "semi.csv")
     assert list(prof.columns) == ["id;amount;channel"]
     (hint,) = prof.source["hints"]
     assert "semicolon" in hint
@@ -365,7 +367,7 @@ def test_semicolon_csv_profiled_as_one_column_gets_a_hint(client: Client, projec
     assert "semicolon" in text
 
     (project / "comma.csv").write_text("id,amount\n1,2.5\n")
-    prof, _record, _ = client.profile(project / "comma.csv")
+    prof, _record, _ = client.data.profile(project / "comma.csv")
     assert "hints" not in prof.source
 
 

@@ -104,26 +104,30 @@ def test_demo_freezes_a_complete_candidate_with_lineage(demo: DemoRun) -> None:
     assert all(s[0] == "✓" and s[3] and s[3].startswith("component show ") for s in registered)
 
     client = demo_client(work)
-    candidate = client.bundle("FRAUD-SCORING-2026-002")
-    assert client.completeness(candidate.release_id).complete
-    used = client.lineage("dataset/FRAUD-TRAIN-2026H1:1", direction="downstream").releases()
+    candidate = client.bundles.get("FRAUD-SCORING-2026-002")
+    assert client.bundles.completeness(candidate.release_id).complete
+    used = client.registry.lineage(
+        "dataset/FRAUD-TRAIN-2026H1:1", direction="downstream"
+    ).releases()
     assert used == ["FRAUD-SCORING-2026-001", "FRAUD-SCORING-2026-002"]
     assert ", ".join(used) in demo.step("lineage", "training snapshot")[2]
-    repro = {i.item: i.status.value for i in client.reproducibility(candidate.release_id).items}
+    repro = {
+        i.item: i.status.value for i in client.bundles.reproducibility(candidate.release_id).items
+    }
     assert repro["data_snapshot"] == "present"
     assert repro["approval"] == "missing"  # no approval recorded in the demo
     assert "missing (approval)" in demo.step("reproducibility")[2]
-    model = client.component("model", "fraud-score@candidate")
+    model = client.registry.component("model", "fraud-score@candidate")
     assert model.version == "2.0.0"
     assert model.fields["training"]["seed"] == 7
     assert model.digest[:19] in demo.step("register model fraud-score:2.0.0")[2]
-    assert client.verify_bundle(candidate.release_id).ok
+    assert client.bundles.verify(candidate.release_id).ok
     manifest = json.loads((work / "data" / "data_manifest.json").read_text())
-    train = client.component("dataset", "FRAUD-TRAIN-2026H1:1")
+    train = client.registry.component("dataset", "FRAUD-TRAIN-2026H1:1")
     assert train.fields["row_count"] == manifest["files"][0]["rows"]
 
     # Issue 3: the validation step stored one run whose card names the injected problems.
-    (run,) = client.validation_runs(current="dataset/FRAUD-VALIDATION-2026H1:1")
+    (run,) = client.data.runs(current="dataset/FRAUD-VALIDATION-2026H1:1")
     assert run.reference == "dataset/FRAUD-TRAIN-2026H1:1"
     assert run.feature_view == "feature_view/fraud-auth-features:11"
     reasons = {(f["column"], f["reason"]) for f in run.findings}
@@ -143,7 +147,7 @@ def test_demo_freezes_a_complete_candidate_with_lineage(demo: DemoRun) -> None:
     # Issue 4: the comparison the eval step names is the stored one.
     _, _, text, lookup, _ = demo.step("offline eval")
     record_id = (lookup or "").removeprefix("eval report ")
-    assert client.eval_record(record_id).passed
+    assert client.evals.record(record_id).passed
     assert "0 critical failures" in text
     client.close()
 
@@ -155,7 +159,7 @@ def test_demo_gates_the_candidate_to_a_limited_go(demo: DemoRun) -> None:
     at staging with the exception's conditions. The submitter cannot approve; the production
     release, without a rollback target, is a no-go. Decisions reproduce from stored inputs."""
     client = demo_client(demo.work)
-    decisions = client.gate_decisions("FRAUD-SCORING-2026-002")
+    decisions = client.gates.decisions("FRAUD-SCORING-2026-002")
     assert [d.decision for d in decisions] == ["no_go", "no_go", "limited_go"]
     first, second, final = (d.body["outcome"] for d in decisions)
     assert "G3:VALIDATION_HARD_FAILURE:validation-hard" in first["reasons"]
@@ -166,25 +170,25 @@ def test_demo_gates_the_candidate_to_a_limited_go(demo: DemoRun) -> None:
         "passed", "passed", "passed", "passed_with_conditions", "passed",
     ]  # fmt: skip
     assert decisions[-1].through == "G4"
-    assert all(client.gate_recheck(d.decision_id).reproduced for d in decisions)
-    (waiver,) = client.waivers("FRAUD-SCORING-2026-002")
+    assert all(client.gates.recheck(d.decision_id).reproduced for d in decisions)
+    (waiver,) = client.gates.waivers("FRAUD-SCORING-2026-002")
     assert (waiver.approver, waiver.role.value) == ("mara-okafor", "model_risk")
-    assert client.approvals("FRAUD-SCORING-2026-002") == []
-    (prod,) = client.gate_decisions("FRAUD-SCORING-2026-001")
+    assert client.gates.approvals("FRAUD-SCORING-2026-002") == []
+    (prod,) = client.gates.decisions("FRAUD-SCORING-2026-001")
     assert prod.decision == "no_go"
     assert "G2:NO_EXECUTABLE_ROLLBACK_TARGET:rollback-target" in prod.body["outcome"]["reasons"]
     memo = (demo.work / "gate-memo.md").read_text()
     assert "decision: Limited go to staging" in memo
     assert "| G4 zero-critical-failures (hard) | eval_critical_failures = 0 |" in memo
     assert (demo.work / "gate-memo.html").read_text().startswith("<!DOCTYPE html>")
-    assert client.verify_audit().ok
+    assert client.audit.verify().ok
 
     # The output tells the same story, step by step, each with the decision to look up.
     checks = [s for s in demo.steps() if s[2].startswith("gate check FRAUD-SCORING-2026-002")]
     assert [s[0] for s in checks] == ["✗", "✗", "✓"]
     for (_, _, _, lookup, _), decision in zip(checks, decisions, strict=True):
         prefix = (lookup or "").removeprefix("gate explain ")
-        assert client.gate_decision(prefix).decision_id == decision.decision_id
+        assert client.gates.decision(prefix).decision_id == decision.decision_id
     # The first no-go lists every failing rule, each with its gate, kind, status and place.
     _, _, text, _, rules = checks[0]
     assert "no_go at G3" in text

@@ -141,7 +141,7 @@ def test_headers_from_airel_judge_headers(
     env = {"AIREL_JUDGE_HEADERS": json.dumps({"X-Api-Key": SECRET})}
     settings = load_settings({"database_url": store["url"]}, cwd=project, environ=env)
     with Client(settings) as client:
-        outcome = client.eval_run(
+        outcome = client.evals.run(
             project / "judged.yaml",
             target=str(project / "good.jsonl"),
             label="a:1",
@@ -241,7 +241,7 @@ def test_a_plugin_hanging_on_one_item_errors_that_item_only(
     suite = write_suite(project, [golden], evaluators=[ref])
     write_outputs(project, "good.jsonl", GOOD)
     start = time.monotonic()
-    outcome = client.eval_run(suite, target=str(project / "good.jsonl"), label="a:1", timeout_s=1)
+    outcome = client.evals.run(suite, target=str(project / "good.jsonl"), label="a:1", timeout_s=1)
     assert time.monotonic() - start < 10
     body = outcome.record.body
     verdicts = {i["id"]: i["evaluators"][ref] for i in body["datasets"][0]["item_results"]}
@@ -306,9 +306,9 @@ def test_sdk_rejudge_of_a_record_without_judgements_is_refused(
 ) -> None:
     golden = register_dataset(client, write, "SERVICE-GOLDEN", CASES)
     write_outputs(project, "good.jsonl", GOOD)
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         write_suite(project, [golden]), target=str(project / "good.jsonl"), label="a:1"
     )
     with pytest.raises(AirelError) as err:
-        client.eval_rejudge(outcome.record.record_id)
+        client.evals.rejudge(outcome.record.record_id)
     assert err.value.reason is Reason.INVALID_VALUE

@@ -217,7 +217,7 @@ def test_compare_two_targets_per_slice_with_critical_failures(
 ) -> None:
     """E3: per-slice deltas with paired CIs, the material regression flagged in its slice, the
     candidate's critical failure listed with its example; the §8.4 report stored."""
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         suite,
         baseline=project / "baseline.jsonl",
         candidate=project / "candidate.jsonl",
@@ -245,8 +245,8 @@ def test_compare_two_targets_per_slice_with_critical_failures(
     assert body["calls"]["baseline"] == {"calls": 0}
     assert "# Experiment Comparison Report" in outcome.markdown
     assert "no-go" in outcome.markdown
-    assert client.eval_record(record.record_id).body["report"] == outcome.markdown
-    again = client.eval_compare(
+    assert client.evals.record(record.record_id).body["report"] == outcome.markdown
+    again = client.evals.compare(
         suite,
         baseline=project / "baseline.jsonl",
         candidate=project / "candidate.jsonl",
@@ -261,7 +261,7 @@ def test_regression_without_critical_failure_passes_with_limited_scope(
     """Material regressions alone do not fail the comparison; the report scopes the decision."""
     fixed = dict(CANDIDATE, q30={"text": "GOOD: see online banking"})
     write_outputs(project, "fixed.jsonl", fixed)
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         suite, baseline=project / "baseline.jsonl", candidate=project / "fixed.jsonl"
     )
     assert outcome.record.passed
@@ -278,7 +278,7 @@ def test_candidate_endpoint_failures_are_counted_never_passed(
     such on the candidate side, fails every check, and the comparison does not pass."""
     small = write_suite(project, [register_dataset(client, write, "SMALL-GOLDEN", CASES[:S])])
     write_outputs(project, "baseline.jsonl", BASELINE)
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         small,
         baseline=project / "baseline.jsonl",
         candidate=f"openai:{server.url}{route}",
@@ -304,7 +304,7 @@ def test_endpoints_on_both_sides_report_latency_and_cost_deltas(
 ) -> None:
     """Cost and latency p50/p95 per side, with candidate − baseline deltas."""
     small = write_suite(project, [register_dataset(client, write, "SMALL-GOLDEN", CASES[:S])])
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         small,
         baseline=f"openai:{server.url}",
         candidate=f"openai:{server.url}",
@@ -335,11 +335,11 @@ def test_classifier_thresholds_in_an_llm_suite_are_refused(
         name="bad.yaml",
     )
     with pytest.raises(ValidationError) as info:
-        client.eval_compare(
+        client.evals.compare(
             bad, baseline=project / "baseline.jsonl", candidate=project / "candidate.jsonl"
         )
     assert info.value.reason is Reason.INVALID_VALUE
-    assert client.eval_records() == []
+    assert client.evals.records() == []
 
 
 def test_candidate_callable_that_raises(
@@ -348,7 +348,7 @@ def test_candidate_callable_that_raises(
     """A Python entry point that raises: items are errors, not passes."""
     (project / "agent_broken.py").write_text("def answer(item):\n    raise ValueError('boom')\n")
     monkeypatch.chdir(project)
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         suite, baseline=project / "baseline.jsonl", candidate="py:agent_broken:answer"
     )
     assert not outcome.record.passed
@@ -368,7 +368,7 @@ def test_judge_thresholds_in_a_comparison(
     worse.update({f"q{i}": BASELINE[f"q{i}"] for i in range(N // 2)})
     write_outputs(project, "baseline.jsonl", BASELINE)
     write_outputs(project, "worse.jsonl", worse)
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         suite,
         baseline=project / "baseline.jsonl",
         candidate=project / "worse.jsonl",
@@ -382,7 +382,7 @@ def test_judge_thresholds_in_a_comparison(
     assert verdicts["min_pass_rate_change"]["outcome"] == "fail"
     assert not outcome.record.passed
     assert len(outcome.record.body["blocking_thresholds"]) == 1
-    judged = client.eval_rejudge(outcome.record.record_id)
+    judged = client.evals.rejudge(outcome.record.record_id)
     assert set(judged) == {f"baseline/{ref}", f"candidate/{ref}"}
     assert sum(j.verdict == "pass" for j in judged[f"candidate/{ref}"]) == N // 2
 
@@ -395,7 +395,7 @@ def test_judge_failures_in_a_comparison_are_errors(
     golden = register_dataset(client, write, "SMALL-GOLDEN", CASES[:3])
     suite = write_suite(project, [golden], evaluators=[register_judge(client, write)])
     write_outputs(project, "baseline.jsonl", BASELINE)
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         suite,
         baseline=project / "baseline.jsonl",
         candidate=project / "baseline.jsonl",
@@ -415,10 +415,10 @@ def test_compare_refuses_bad_slices_before_calling(
     golden = "SERVICE-GOLDEN:1"
     bad = write_suite(project, [golden], extra="slices:\n  r: {column: region, equals: eu}\n")
     with pytest.raises(ValidationError) as info:
-        client.eval_compare(bad, baseline=f"openai:{server.url}", candidate=f"openai:{server.url}")
+        client.evals.compare(bad, baseline=f"openai:{server.url}", candidate=f"openai:{server.url}")
     assert info.value.reason is Reason.EVAL_SLICE_INVALID
     assert server.requests == []
-    assert client.eval_records() == []
+    assert client.evals.records() == []
 
 
 # -- the CLI edge ------------------------------------------------------------------------------

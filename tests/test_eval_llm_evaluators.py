@@ -91,14 +91,14 @@ def test_judge_and_plugin_run_and_record_versions(
     judge_ref = register_judge(client, write)
     plugin_ref = register_plugin(client, write, "mentions_branch", "{min_pass_rate: 1.0}")
     suite = write_suite(project, [golden], evaluators=[judge_ref, plugin_ref])
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         suite, target=str(project / "good.jsonl"), label="assistant:1", judge_endpoint=server.url
     )
     body = outcome.record.body
     assert outcome.record.passed
     recorded = {e["ref"]: e for e in body["evaluators"]}
     for ref in (judge_ref, plugin_ref):
-        assert recorded[ref]["digest"] == client.component("evaluator", ref).digest
+        assert recorded[ref]["digest"] == client.registry.component("evaluator", ref).digest
         assert recorded[ref]["executed"] is True
     assert recorded[judge_ref]["judge_model_name"] == "judge-model-2026-01"
     dataset = body["datasets"][0]
@@ -128,7 +128,7 @@ def test_hard_threshold_missed_fails_the_run_soft_does_not(
     target = str(project / "mediocre.jsonl")
     for ref, passes in ((hard, False), (soft, True)):
         suite = write_suite(project, [golden], evaluators=[ref], name=f"s{ref[-1]}.yaml")
-        outcome = client.eval_run(suite, target=target, label="a:2", judge_endpoint=server.url)
+        outcome = client.evals.run(suite, target=target, label="a:2", judge_endpoint=server.url)
         verdict = outcome.record.body["datasets"][0]["thresholds"][0]
         assert (verdict["outcome"], verdict["observed"]) == ("fail", 0.25)
         assert outcome.record.passed is passes
@@ -141,13 +141,13 @@ def test_judge_without_endpoint_is_refused_before_anything(
     """A judge evaluator and no endpoint: MISSING_FIELD naming the fix; nothing stored."""
     suite = write_suite(project, [golden], evaluators=[register_judge(client, write)])
     with pytest.raises(ValidationError) as info:
-        client.eval_run(suite, target=str(project / "good.jsonl"), label="a:1")
+        client.evals.run(suite, target=str(project / "good.jsonl"), label="a:1")
     assert info.value.reason is Reason.MISSING_FIELD
     assert info.value.fix
     assert "AIREL_JUDGE_ENDPOINT" in info.value.fix
-    assert client.eval_records() == []
+    assert client.evals.records() == []
     with pytest.raises(ValidationError) as bad:
-        client.eval_run(
+        client.evals.run(
             suite, target=str(project / "good.jsonl"), label="a:1", judge_endpoint="ftp://x"
         )
     assert bad.value.reason is Reason.INVALID_VALUE
@@ -169,7 +169,7 @@ def test_judge_endpoint_from_settings(
         write_outputs(project, "good.jsonl", GOOD)
         golden = register_dataset(client, write, "SERVICE-GOLDEN", CASES)
         suite = write_suite(project, [golden], evaluators=[register_judge(client, write)])
-        outcome = client.eval_run(suite, target=str(project / "good.jsonl"), label="a:1")
+        outcome = client.evals.run(suite, target=str(project / "good.jsonl"), label="a:1")
     assert outcome.record.passed
     assert len(_judge_requests(server)) == 4
 
@@ -181,9 +181,9 @@ def test_plugin_not_installed_is_refused(
     install_plugins(monkeypatch)
     suite = write_suite(project, [golden], evaluators=[register_plugin(client, write, "absent")])
     with pytest.raises(NotFoundError) as info:
-        client.eval_run(suite, target=str(project / "good.jsonl"), label="a:1")
+        client.evals.run(suite, target=str(project / "good.jsonl"), label="a:1")
     assert info.value.reason is Reason.PLUGIN_NOT_FOUND
-    assert client.eval_records() == []
+    assert client.evals.records() == []
 
 
 @pytest.mark.parametrize("name", ["raises", "returns_nan"])
@@ -199,7 +199,7 @@ def test_plugin_failure_is_an_item_error_never_a_pass(
     install_plugins(monkeypatch)
     ref = register_plugin(client, write, name)
     suite = write_suite(project, [golden], evaluators=[ref])
-    outcome = client.eval_run(suite, target=str(project / "good.jsonl"), label="a:1")
+    outcome = client.evals.run(suite, target=str(project / "good.jsonl"), label="a:1")
     body = outcome.record.body
     assert not outcome.record.passed
     assert body["evaluator_errors"] == 4
@@ -215,7 +215,7 @@ def test_judge_endpoint_failures_are_errors_never_passes(
     """A judge that returns 500, invalid JSON or hangs: each item an evaluator error."""
     ref = register_judge(client, write)
     suite = write_suite(project, [golden], evaluators=[ref])
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         suite,
         target=str(project / "good.jsonl"),
         label="a:1",
@@ -240,7 +240,7 @@ def test_unparseable_verdict_is_an_error(
     target = write_outputs(project, "garble.jsonl", outputs)
     ref = register_judge(client, write)
     suite = write_suite(project, [golden], evaluators=[ref])
-    outcome = client.eval_run(suite, target=str(target), label="a:1", judge_endpoint=server.url)
+    outcome = client.evals.run(suite, target=str(target), label="a:1", judge_endpoint=server.url)
     items = {
         i["id"]: i["evaluators"][ref] for i in outcome.record.body["datasets"][0]["item_results"]
     }
@@ -262,7 +262,7 @@ def test_target_errors_are_not_judged(
     monkeypatch.chdir(project)
     ref = register_judge(client, write)
     suite = write_suite(project, [golden], evaluators=[ref])
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         suite, target="py:agent_raises:answer", label="a:1", judge_endpoint=server.url
     )
     body = outcome.record.body
@@ -284,11 +284,11 @@ def test_stored_run_can_be_rejudged_without_the_endpoint(
     """E4: the raw judgements stored with the run re-parse to the same verdicts offline."""
     ref = register_judge(client, write)
     suite = write_suite(project, [golden], evaluators=[ref])
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         suite, target=str(project / "mediocre.jsonl"), label="a:1", judge_endpoint=server.url
     )
     before = len(server.requests)
-    again = client.eval_rejudge(outcome.record.record_id)
+    again = client.evals.rejudge(outcome.record.record_id)
     assert list(again) == [ref]
     stored = [
         i["evaluators"][ref]["judgement"]
@@ -303,7 +303,7 @@ def test_rule_evaluator_threshold_reads_the_rule(
     client: Client, write: Writer, project: Path, golden: str
 ) -> None:
     """A rule evaluator names a deterministic rule; its threshold is judged on that rule."""
-    client.register(
+    client.registry.register(
         write(
             "rule.yaml",
             """
@@ -319,7 +319,7 @@ def test_rule_evaluator_threshold_reads_the_rule(
     outputs = dict(GOOD, c4={"text": "Call us."})
     target = write_outputs(project, "miss.jsonl", outputs)
     suite = write_suite(project, [golden], evaluators=["RULE-REQUIRED:1"])
-    outcome = client.eval_run(suite, target=str(target), label="a:1")
+    outcome = client.evals.run(suite, target=str(target), label="a:1")
     verdict = outcome.record.body["datasets"][0]["thresholds"][0]
     assert (verdict["evaluator"], verdict["outcome"], verdict["observed"]) == (
         "RULE-REQUIRED:1",
@@ -350,5 +350,5 @@ def test_evaluator_spec_is_validated(
     """A judge needs a model name and template, a plugin an entry point; thresholds checked."""
     path = write("ev.yaml", 'kind: evaluator\nname: EV\nversion: "1"\n' + spec + "\n")
     with pytest.raises(AirelError) as info:
-        client.register(path)
+        client.registry.register(path)
     assert info.value.reason is reason

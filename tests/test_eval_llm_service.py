@@ -54,7 +54,7 @@ def answer(item):
 @pytest.fixture
 def llm_suite(client: Client, project: Path, write: Callable[[str, str], Path]) -> Path:
     (project / "cases.jsonl").write_text("\n".join(json.dumps(c) for c in CASES) + "\n")
-    client.register(
+    client.registry.register(
         write(
             "golden.yaml",
             """
@@ -76,19 +76,19 @@ def llm_suite(client: Client, project: Path, write: Callable[[str, str], Path]) 
 
 def test_good_outputs_pass(client: Client, llm_suite: Path) -> None:
     """Every rule passes or does not apply; the run is stored and audited."""
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         llm_suite / "suite.yaml", target=str(llm_suite / "good.jsonl"), label="assistant:1"
     )
     assert outcome.record.passed
     assert outcome.record.body["critical_failures"]["count"] == 0
     rules = outcome.record.body["datasets"][0]["rules"]
     assert rules["refusal"]["passed"] == 1
-    assert client.eval_records()[-1].record_id == outcome.record.record_id
+    assert client.evals.records()[-1].record_id == outcome.record.record_id
 
 
 def test_prohibited_promise_is_a_critical_failure(client: Client, llm_suite: Path) -> None:
     """A 'guaranteed fee waiver' and a missing handoff are critical, listed with examples."""
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         llm_suite / "suite.yaml", target=str(llm_suite / "bad.jsonl"), label="assistant:2"
     )
     body = outcome.record.body
@@ -103,7 +103,7 @@ def test_entry_point_timeout_is_recorded_not_passed(
     """A callable that never returns on one item: that item errors, the run does not pass."""
     (llm_suite / "agent_under_test.py").write_text(AGENT)
     monkeypatch.chdir(llm_suite)
-    outcome = client.eval_run(
+    outcome = client.evals.run(
         llm_suite / "suite.yaml",
         target="py:agent_under_test:answer",
         label="agent:1",
@@ -122,8 +122,8 @@ def test_classifier_suite_with_an_llm_target_is_refused(client: Client, llm_suit
     (llm_suite / "cls.yaml").write_text(
         textwrap.dedent(SUITE).replace("task: llm", "task: classifier")
     )
-    before = client.verify_audit().entries
+    before = client.audit.verify().entries
     with pytest.raises(AirelError) as info:
-        client.eval_run(llm_suite / "cls.yaml", target="py:agent:answer", label="x")
-    assert client.verify_audit().entries == before
+        client.evals.run(llm_suite / "cls.yaml", target="py:agent:answer", label="x")
+    assert client.audit.verify().entries == before
     assert info.value.reason is Reason.INVALID_VALUE

@@ -70,7 +70,7 @@ def _scores(items: pa.Table, quality: float, seed: int, noise: float) -> pa.Tabl
 
 def _register(client: Client, write: Callable[[str, str], Path], name: str, file: str,
               role: str, rows: int) -> None:  # fmt: skip
-    client.register(
+    client.registry.register(
         write(
             f"{name}.yaml",
             f"""
@@ -109,7 +109,7 @@ def _run(client: Client, toy: Path, preds: str, suite: str = "suite.yaml") -> Ev
 def test_strong_model_metrics_with_cis_stored_and_audited(client: Client, toy: Path) -> None:
     """Every metric has a CI; absolute thresholds pass; change kinds listed as not applicable;
     confusion, cost and fairness reported; run stored (kind "run") and audited once."""
-    before = client.verify_audit().entries
+    before = client.audit.verify().entries
     outcome = _run(client, toy, "strong.parquet")
     record, body = outcome.record, outcome.record.body
     assert (record.kind, record.subject, record.passed) == ("run", "strong", True)
@@ -140,7 +140,7 @@ def test_strong_model_metrics_with_cis_stored_and_audited(client: Client, toy: P
     assert body["critical_failures"]["count"] == 0
     assert "not applicable without a baseline" in outcome.markdown
     assert "Cost-optimal threshold" in outcome.markdown
-    assert client.eval_record(record.record_id).body["report"] == outcome.markdown
+    assert client.evals.record(record.record_id).body["report"] == outcome.markdown
     json.dumps(body, allow_nan=False)
     again = _run(client, toy, "strong.parquet")  # same inputs → the same stored record
     assert again.record.record_id == record.record_id
@@ -249,7 +249,7 @@ def test_bad_input_is_refused_with_reason_codes(
         with pytest.raises(AirelError) as info:
             _run(client, toy, preds, suite)
         assert info.value.reason is reason, preds
-    assert client.eval_records() == []
+    assert client.evals.records() == []
 
 
 def _model(n: int, seed: int) -> tuple[np.ndarray[tuple[int], np.dtype[np.float64]], ...]:
@@ -351,13 +351,13 @@ def test_release_option_links_the_result_as_gate_evidence(
         result = runner.invoke(app, [*base, *args, "--json"])
         return result.exit_code, json.loads(result.stdout)
 
-    records = len(client.eval_records())
+    records = len(client.evals.records())
     code, out = run("run", *suite, "--target", str(toy / "strong.parquet"), "--label", "m",
                     "--release", "NO-SUCH-RELEASE-1")  # fmt: skip
     assert (code, out["reason"]) == (2, "RELEASE_NOT_FOUND")
-    assert len(client.eval_records()) == records
+    assert len(client.evals.records()) == records
     code, out = run("compare", *suite, "--baseline", str(toy / "weak.parquet"),
                     "--candidate", str(toy / "strong.parquet"), "--release", V2)  # fmt: skip
     assert (code, out["release"]) == (0, V2)
-    (link,) = client.evidence(V2).links
+    (link,) = client.gates.evidence(V2).links
     assert (link.kind, link.record_id) == ("eval", out["record_id"])

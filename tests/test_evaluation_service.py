@@ -67,7 +67,7 @@ def toy(client: Client, project: Path, write: Callable[[str, str], Path]) -> Pat
         ("TOY-GOLDEN", "golden.parquet", "golden", golden.num_rows),
         ("TOY-REGRESSION", "regression.parquet", "regression", regression.num_rows),
     ):
-        client.register(
+        client.registry.register(
             write(
                 f"{name}.yaml",
                 f"""
@@ -88,8 +88,8 @@ def toy(client: Client, project: Path, write: Callable[[str, str], Path]) -> Pat
 
 def test_better_candidate_passes_and_the_report_is_stored(client: Client, toy: Path) -> None:
     """E3/E4: paired CIs, thresholds pass, record and §8.4 report stored and audited."""
-    before = client.verify_audit().entries
-    outcome = client.eval_compare(
+    before = client.audit.verify().entries
+    outcome = client.evals.compare(
         toy / "suite.yaml", baseline=toy / "weak.parquet", candidate=toy / "strong.parquet"
     )
     body = outcome.record.body
@@ -103,14 +103,14 @@ def test_better_candidate_passes_and_the_report_is_stored(client: Client, toy: P
     assert "fairness" in golden["candidate"]
     assert "cost" in golden["candidate"]
     assert "Primary outcome" in outcome.markdown
-    assert client.eval_record(outcome.record.record_id).body["report"] == outcome.markdown
+    assert client.evals.record(outcome.record.record_id).body["report"] == outcome.markdown
     with client.ctx.store.read() as tx:
         assert [e.action for e in tx.iter_audit()][before:] == ["eval.compare"]
 
 
 def test_worse_candidate_fails_with_critical_failures(client: Client, toy: Path) -> None:
     """A regression: thresholds fail, missed incidents are critical failures with examples."""
-    outcome = client.eval_compare(
+    outcome = client.evals.compare(
         toy / "suite.yaml", baseline=toy / "strong.parquet", candidate=toy / "weak.parquet"
     )
     body = outcome.record.body
@@ -140,21 +140,21 @@ def test_bad_inputs(client: Client, toy: Path) -> None:
     for candidate, suite, reason in cases:
         (toy / "s.yaml").write_text(textwrap.dedent(suite))
         with pytest.raises(AirelError) as info:
-            client.eval_compare(
+            client.evals.compare(
                 toy / "s.yaml", baseline=toy / "weak.parquet", candidate=toy / candidate
             )
         assert info.value.reason is reason, candidate
-    digest = client.component("eval_dataset", "TOY-GOLDEN:1").artifact
+    digest = client.registry.component("eval_dataset", "TOY-GOLDEN:1").artifact
     assert digest is not None
     blob = client.ctx.blobs.path_of(digest.digest)
     blob.chmod(0o644)
     blob.write_bytes(blob.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(AirelError) as info:
-        client.eval_compare(
+        client.evals.compare(
             toy / "suite.yaml", baseline=toy / "weak.parquet", candidate=toy / "strong.parquet"
         )
     assert info.value.reason is Reason.HASH_MISMATCH
-    assert client.eval_records() == []
+    assert client.evals.records() == []
 
 
 def test_cli_exit_codes(toy: Path, client: Client) -> None:

@@ -63,27 +63,27 @@ def test_a_recheck_inside_the_window_returns_the_stored_decision(release: Client
     ready_through_g4(release)
     t0 = now()
     bob = as_actor(release, "bob", "model_risk")
-    approval = bob.approve(V2, "model_risk", expires="2h", now=t0)
+    approval = bob.gates.approve(V2, "model_risk", expires="2h", now=t0)
     bob.close()
-    first = release.gate_check(V2, through="G4", now=t0)
+    first = release.gates.check(V2, through="G4", now=t0)
     assert first.created
     record = first.record
     assert at(record.decided_at) == t0
     assert at(record.valid_until) == approval.expires_at  # the earliest status change
     size = audit_size(release)
     for offset in (timedelta(seconds=1), timedelta(minutes=59), timedelta(hours=1, minutes=59)):
-        again = release.gate_check(V2, through="G4", now=t0 + offset)
+        again = release.gates.check(V2, through="G4", now=t0 + offset)
         assert not again.created
         assert again.record.decision_id == record.decision_id
     assert audit_size(release) == size
-    assert [d.decision_id for d in release.gate_decisions(V2)] == [record.decision_id]
-    crossed = release.gate_check(V2, through="G4", now=approval.expires_at)
+    assert [d.decision_id for d in release.gates.decisions(V2)] == [record.decision_id]
+    crossed = release.gates.check(V2, through="G4", now=approval.expires_at)
     assert crossed.created
     assert crossed.record.decision_id != record.decision_id
     assert crossed.record.inputs_digest == record.inputs_digest  # same evidence set
     assert audit_size(release) == size + 1
-    assert release.gate_recheck(crossed.record.decision_id).reproduced
-    assert release.gate_recheck(record.decision_id).reproduced
+    assert release.gates.recheck(crossed.record.decision_id).reproduced
+    assert release.gates.recheck(record.decision_id).reproduced
 
 
 def test_evidence_age_and_the_decision_expiry_end_the_window(release: Client) -> None:
@@ -91,18 +91,18 @@ def test_evidence_age_and_the_decision_expiry_end_the_window(release: Client) ->
     (Tier 1: 30 days) or the decision expires (Tier 1: 14 days), whichever comes first."""
     ready_through_g4(release)
     t0 = now()
-    record = release.gate_check(V2, through="G4", now=t0).record
+    record = release.gates.check(V2, through="G4", now=t0).record
     outcome = record.body["outcome"]
     assert at(record.valid_until) == at(outcome["expires_at"])
     assert t0 + timedelta(days=14) == at(outcome["expires_at"])
     # new evidence is a new evidence set: a new decision, not the stored one
-    release.add_evidence(V2, "ci", {"ci_tests_failed": 0, "ci_container_built": True,
+    release.gates.add_evidence(V2, "ci", {"ci_tests_failed": 0, "ci_container_built": True,
                                     "ci_critical_cves": 0, "ci_unplanned_low_cves": 0})  # fmt: skip
-    later = release.gate_check(V2, through="G4", now=t0 + timedelta(seconds=1))
+    later = release.gates.check(V2, through="G4", now=t0 + timedelta(seconds=1))
     assert later.created
     assert later.record.inputs_digest != record.inputs_digest
     # a check 20 days on: past the decision expiry of the first window
-    far = release.gate_check(V2, through="G4", now=t0 + timedelta(days=20)).record
+    far = release.gates.check(V2, through="G4", now=t0 + timedelta(days=20)).record
     assert at(far.valid_until) <= at(far.decided_at) + timedelta(days=14)
     created_at = min(e["created_at"] for e in far.body["inputs"]["evidence"] if e["kind"] == "ci")
     assert at(far.valid_until) <= at(created_at.replace("Z", "+00:00")) + timedelta(days=30)
@@ -123,23 +123,23 @@ def test_property_same_evidence_same_id_inside_the_window_new_id_after(
 ) -> None:
     """G5 property: same evidence, any two times inside the window → the same id; a time
     past an expiry → a new id (nothing else changes in between)."""
-    if not release.gate_decisions(V2):
+    if not release.gates.decisions(V2):
         ready_through_g4(release)
         bob = as_actor(release, "bob", "model_risk")
-        bob.approve(V2, "model_risk", expires="3h", now=now())
+        bob.gates.approve(V2, "model_risk", expires="3h", now=now())
         bob.close()
-        release.gate_check(V2, through="G4", now=now())
-    first = release.gate_decisions(V2)[0]
+        release.gates.check(V2, through="G4", now=now())
+    first = release.gates.decisions(V2)[0]
     start, end = at(first.decided_at), at(first.valid_until)
     span = end - start
 
     def inside(x: float) -> datetime:  # timedelta * float rounds to the microsecond
         return max(min(start + span * x, end - timedelta(microseconds=1)), now())
 
-    one = release.gate_check(V2, through="G4", now=inside(a)).record
-    two = release.gate_check(V2, through="G4", now=inside(b)).record
+    one = release.gates.check(V2, through="G4", now=inside(a)).record
+    two = release.gates.check(V2, through="G4", now=inside(b)).record
     assert one.decision_id == two.decision_id == first.decision_id
-    beyond = release.gate_check(V2, through="G4", now=end + timedelta(seconds=past)).record
+    beyond = release.gates.check(V2, through="G4", now=end + timedelta(seconds=past)).record
     assert beyond.decision_id != first.decision_id
 
 
@@ -153,10 +153,10 @@ def test_entry_not_met_names_the_incomplete_bundle_component_and_its_risk(
     decision, its explanation and the memo carry BUNDLE_NO_TRAINING_SNAPSHOT and its risk."""
     text = bundle_yaml().replace("  training_snapshot: FRAUD-TRAIN:1\n", "")
     text = text.replace("  validation_snapshot: FRAUD-TRAIN:1\n", "")
-    fraud_registry.create_bundle(
+    fraud_registry.bundles.create(
         write("incomplete.yaml", text + SCOPE), freeze=True, allow_incomplete="under test"
     )
-    record = fraud_registry.gate_check(V1, through="G4", now=now()).record
+    record = fraud_registry.gates.check(V1, through="G4", now=now()).record
     outcome = record.body["outcome"]
     assert record.decision == "no_go"
     entry = next(f for f in outcome["failures"] if f["gate"] == "G1")
@@ -174,7 +174,7 @@ def test_entry_not_met_names_the_incomplete_bundle_component_and_its_risk(
     assert g2
     assert g2[0]["behind"] == "G1"
     assert "BUNDLE_NO_TRAINING_SNAPSHOT" in {c["code"] for c in g2[0]["causes"]}
-    memo = fraud_registry.gate_memo(record.decision_id)
+    memo = fraud_registry.gates.memo(record.decision_id)
     assert "BUNDLE_NO_TRAINING_SNAPSHOT" in memo
     assert codes["BUNDLE_NO_TRAINING_SNAPSHOT"]["risk"][:30] in memo
 
@@ -234,12 +234,12 @@ def test_tied_timestamps_pick_the_last_written_evidence_every_time(release: Clie
     expected = 2 if bodies[-1]["nonce"] == 2 else 0
     results = set()
     for _ in range(50):
-        decision = release.gate_preview(V2, through="G4")
+        decision = release.gates.preview(V2, through="G4")
         g4 = next(g for g in decision.gates if g.gate.value == "G4")
         results.add(tuple((r.rule, r.status.value, str(r.facts)) for r in g4.rules))
         facts = {r.rule: r.facts for r in g4.rules}
     assert len(results) == 1
     assert facts["no-material-slice-regression"] == {"eval_material_regressions": expected}
-    checked = release.gate_check(V2, through="G4", now=now()).record
+    checked = release.gates.check(V2, through="G4", now=now()).record
     evidence = [e for e in checked.body["inputs"]["evidence"] if e["kind"] == "eval_comparison"]
     assert [e["ref"] for e in evidence] == [written[-1]]

@@ -170,13 +170,13 @@ def test_approvals_on_the_command_line(cli: Cli, fraud_registry: Client, project
     bad(cli, c, "APPROVAL_EXPIRED", "bob", "approve", V2, "--role", "model_risk",
         "--expires", "2020-01-01")  # fmt: skip
     bad(cli, c, "INVALID_VALUE", "bob", "approve", V2, "--role", "model_risk", "--expires", "soon")
-    other = c.bundle(V1).digest
+    other = c.bundles.get(V1).digest
     bad(cli, c, "APPROVAL_DIGEST_MISMATCH", "bob", "approve", V2, "--role", "model_risk",
         "--bundle-digest", other)  # fmt: skip
     code, approval = cli("bob", "approve", V2, "--role", "model_risk", "--expires", "14d", "--json")
     assert code == 0, approval
     assert approval["role"] == "model_risk"
-    assert approval["bundle_digest"] == c.bundle(V2).digest
+    assert approval["bundle_digest"] == c.bundles.get(V2).digest
     assert approval["auth"] == "unauthenticated-local"
     bad(cli, c, "DUPLICATE_APPROVER", "bob", "approve", V2, "--role", "compliance")
     signed = project / "signed.json"
@@ -192,8 +192,8 @@ def test_waivers_on_the_command_line(cli: Cli, fraud_registry: Client) -> None:
     hard rule exits 2; complete ones are recorded."""
     c = fraud_registry
     ready_through_g9(c)
-    c.add_evidence(V2, "security_review", {"secrets_in_logs": 0, "security_high_findings": 1})
-    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 2})
+    c.gates.add_evidence(V2, "security_review", {"secrets_in_logs": 0, "security_high_findings": 1})
+    c.gates.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 2})
     base = ["accept-risk", V2, "--rule", "security-findings", "--reason", "needs inside access"]
     scope = ["--segment", "staff pilot", "--traffic-cap", "5"]
     bad(cli, c, "WAIVER_INVALID", "bob", *base, *scope, "--control", "WAF rule")
@@ -221,11 +221,11 @@ def test_exceptions_that_cannot_help(cli: Cli, fraud_registry: Client) -> None:
     unchanged says which rules still block."""
     c = fraud_registry
     ready_through_g9(c)
-    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 2})
-    c.link_evidence(V2, eval=store_eval(c, comparison_body(critical=1)))
+    c.gates.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 2})
+    c.gates.link_evidence(V2, eval=store_eval(c, comparison_body(critical=1)))
     waive = ["gate", "except", V2, "--reason", "x", "--expires", "7d"]
     bad(cli, c, "WAIVER_NOT_NEEDED", "bob", *waive, "--rule", "feature-freshness")
-    c.add_evidence(V2, "shadow", {"traces_by_release_id": True})  # the other metrics missing
+    c.gates.add_evidence(V2, "shadow", {"traces_by_release_id": True})  # the other metrics missing
     bad(cli, c, "WAIVER_CANNOT_COVER", "bob", *waive, "--rule", "dashboard-tiles")
     code, out = cli("ci-bot", "gate", "check", V2, "--through", "G4", "--json")
     assert code == 1, out

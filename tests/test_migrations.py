@@ -158,7 +158,7 @@ def test_store_at_an_older_revision_is_outdated(
     older = fresh_client(database_url, project)
     try:
         with pytest.raises(StoreError) as exc:
-            older.components()
+            older.registry.components()
         assert exc.value.reason == Reason.STORE_SCHEMA_OUTDATED
     finally:
         older.close()
@@ -178,7 +178,7 @@ def test_store_without_a_version_record_is_not_initialised(
     bare = fresh_client(database_url, project)
     try:
         with pytest.raises(StoreError) as exc:
-            bare.components()
+            bare.registry.components()
         assert exc.value.reason == Reason.STORE_NOT_INITIALISED
     finally:
         bare.close()
@@ -212,7 +212,7 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
     client = compat_client
     assert client.upgrade() == ("0001_initial", HEAD)
 
-    versions = client.components()
+    versions = client.registry.components()
     assert sorted((v.kind.value, v.name, v.version) for v in versions) == [
         ("policy", "fraud-threshold-policy", "1.0"),
         ("policy", "fraud-threshold-policy", "1.1"),
@@ -222,29 +222,29 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
         assert v.digest == content_digest(
             v.kind, v.name, v.version, v.fields, v.artifact, v.parents
         )
-    prompt = client.component("prompt", "support-system-prompt:3")
+    prompt = client.registry.component("prompt", "support-system-prompt:3")
     assert "ünïcødé" in (prompt.text() or "")
-    assert client.component("policy", "fraud-threshold-policy@production").version == "1.1"
+    assert client.registry.component("policy", "fraud-threshold-policy@production").version == "1.1"
 
-    history = client.alias_history("policy", "fraud-threshold-policy", "production")
+    history = client.registry.alias_history("policy", "fraud-threshold-policy", "production")
     assert [(m.seq, m.from_version, m.to_version) for m in history] == [
         (1, None, "1.0"),
         (2, "1.0", "1.1"),
     ]
     assert history[1].reason == "tighten"
 
-    bundle = client.bundle("COMPAT-2026-001")
+    bundle = client.bundles.get("COMPAT-2026-001")
     assert bundle.digest == frozen_digest(bundle.bundle_spec(), bundle.resolutions)
     assert {r.node for r in bundle.resolutions} == {
         "prompt/support-system-prompt:3",
         "policy/fraud-threshold-policy:1.1",
     }
-    assert [b.release_id for b in client.bundles()] == ["COMPAT-2026-001"]
-    assert client.verify_bundle("COMPAT-2026-001").ok
-    upstream = client.lineage("release/COMPAT-2026-001")
+    assert [b.release_id for b in client.bundles.list()] == ["COMPAT-2026-001"]
+    assert client.bundles.verify("COMPAT-2026-001").ok
+    upstream = client.registry.lineage("release/COMPAT-2026-001")
     assert "policy/fraud-threshold-policy:1.1" in upstream.nodes
 
-    report = client.verify_audit()
+    report = client.audit.verify()
     assert report.ok, (report.problems, report.record_problems)
     # 7 written by 0.1.0, then the audited schema migration and the baseline that vouches for
     # the records 0.1.0 wrote (issue 18: every live record is bound to the chain)
@@ -266,17 +266,17 @@ def test_store_written_by_0_1_0_upgrades_and_reads_back(compat_client: Client) -
     ]
 
     # The upgraded store keeps working: a new move extends the old chain.
-    client.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
-    report = client.verify_audit()
+    client.registry.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
+    report = client.audit.verify()
     assert report.ok
     assert report.entries == 10
 
 
 def test_schema_changes_are_audited(client: Client) -> None:
     """Creating the store is an audited state change; a no-op upgrade writes nothing."""
-    report = client.verify_audit()
+    report = client.audit.verify()
     with client.ctx.store.read() as tx:
         actions = [e.action for e in tx.iter_audit()]
     assert actions == ["store.init"]
     client.upgrade()
-    assert client.verify_audit().entries == report.entries
+    assert client.audit.verify().entries == report.entries

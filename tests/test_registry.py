@@ -176,7 +176,7 @@ def files(project: Path) -> Path:
 
 
 def register(client: Client, write: Write, project: Path, name: str, text: str) -> Registered:
-    return client.register(write(f"specs/{name}.yaml", text), base_dir=project)
+    return client.registry.register(write(f"specs/{name}.yaml", text), base_dir=project)
 
 
 def register_kind(client: Client, write: Write, project: Path, kind: ComponentKind) -> Registered:
@@ -186,7 +186,7 @@ def register_kind(client: Client, write: Write, project: Path, kind: ComponentKi
 
 
 def audit_count(client: Client) -> int:
-    return client.verify_audit().entries
+    return client.audit.verify().entries
 
 
 def blobs(client: Client) -> set[str]:
@@ -228,9 +228,9 @@ def test_register_each_kind(client: Client, write: Write, files: Path, kind: Com
     assert component.digest.startswith("sha256:")
     assert component.created_by == "alice"
     assert audit_count(client) == before + 1 + len(_all_deps(kind))
-    stored = client.component(kind, f"{component.name}:{component.version}")
+    stored = client.registry.component(kind, f"{component.name}:{component.version}")
     assert stored == component
-    assert client.verify_audit().ok
+    assert client.audit.verify().ok
 
 
 def _all_deps(kind: ComponentKind) -> set[ComponentKind]:
@@ -243,11 +243,11 @@ def _all_deps(kind: ComponentKind) -> set[ComponentKind]:
 def test_all_kinds_together(client: Client, write: Write, files: Path) -> None:
     """R1–R4: one registry holds all eleven kinds; lists are filtered by kind."""
     for kind in ComponentKind:
-        if not client.components(kind):
+        if not client.registry.components(kind):
             register_kind(client, write, files, kind)
-    assert {c.kind for c in client.components()} == set(ComponentKind)
-    assert len(client.components()) == 11
-    assert [c.name for c in client.components("model")] == ["cards-score"]
+    assert {c.kind for c in client.registry.components()} == set(ComponentKind)
+    assert len(client.registry.components()) == 11
+    assert [c.name for c in client.registry.components("model")] == ["cards-score"]
 
 
 def test_registered_fields(base: Client, write: Write, files: Path) -> None:
@@ -258,7 +258,7 @@ def test_registered_fields(base: Client, write: Write, files: Path) -> None:
     assert model.fields["risk_tier"] == 1
     assert model.fields["approved_stage"] == "staging"
     assert model.parents == ("dataset/CARDS-TRAIN:1", "feature_view/cards-features:3")
-    view = base.component("feature_view", "cards-features:3")
+    view = base.registry.component("feature_view", "cards-features:3")
     assert view.fields["transform_hash"].startswith("sha256:")
     policy = register(base, write, files, "policy", SPECS[ComponentKind.POLICY]).component
     assert policy.fields["text"] == "package guard\ndefault allow = false\n"
@@ -276,7 +276,7 @@ def test_model_missing_schema_field(base: Client, write: Write, files: Path, fie
         register(base, write, files, "model", model_spec(**{field: None}))
     assert info.value.reason is Reason.MISSING_FIELD
     assert [p["field"] for p in info.value.problems] == [field]
-    assert base.components("model") == []
+    assert base.registry.components("model") == []
     assert audit_count(base) == before
 
 
@@ -288,7 +288,7 @@ def test_model_missing_training_field(base: Client, write: Write, files: Path, f
         register(base, write, files, "model", model_spec(**{field: None}))
     assert info.value.reason is Reason.MISSING_FIELD
     assert len(info.value.problems) == 1
-    assert base.components("model") == []
+    assert base.registry.components("model") == []
     assert audit_count(base) == before
 
 
@@ -357,7 +357,7 @@ def test_vendor_model_latest_refused(
         register(client, write, files, "vendor", VENDOR.format(pinned=pinned))
     assert info.value.reason is Reason.INVALID_VALUE
     assert info.value.problems[0]["field"] == "vendor_model.pinned_version"
-    assert client.components("model") == []
+    assert client.registry.components("model") == []
 
 
 # -- idempotence and immutability ------------------------------------------------------------
@@ -405,7 +405,7 @@ def test_same_version_other_content_conflicts(
         register(base, write, files, "model-changed", model_spec(**change))
     assert info.value.reason is Reason.VERSION_CONFLICT
     assert info.value.details["existing_digest"] == first.component.digest
-    assert base.component("model", "cards-score:1.0.0") == first.component
+    assert base.registry.component("model", "cards-score:1.0.0") == first.component
     assert audit_count(base) == entries
     assert blobs(base) == stored
 
@@ -427,7 +427,7 @@ def test_new_version_is_not_a_conflict(base: Client, write: Write, files: Path) 
     register(base, write, files, "model", SPECS[ComponentKind.MODEL])
     second = register(base, write, files, "m2", model_spec(version="2.0.0", artifact="models/m2"))
     assert second.created is True
-    assert [c.version for c in base.components("model")] == ["1.0.0", "2.0.0"]
+    assert [c.version for c in base.registry.components("model")] == ["1.0.0", "2.0.0"]
 
 
 # -- references --------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ def test_dangling_reference(client: Client, write: Write, files: Path) -> None:
     assert info.value.reason is Reason.DANGLING_REFERENCE
     assert info.value.details["field"] == "training_dataset"
     assert info.value.details["reference"] == "CARDS-TRAIN:1"
-    assert client.components() == []
+    assert client.registry.components() == []
     assert blobs(client) == set()
 
 
@@ -474,7 +474,7 @@ def test_bare_name_with_two_versions_is_ambiguous(
     assert info.value.reason is Reason.AMBIGUOUS_REFERENCE
     assert info.value.details["versions"] == ["1", "2"]
     with pytest.raises(NotFoundError) as lookup:
-        client.component("dataset", "CARDS-TRAIN")
+        client.registry.component("dataset", "CARDS-TRAIN")
     assert lookup.value.reason is Reason.AMBIGUOUS_REFERENCE
 
 
@@ -498,17 +498,17 @@ def test_alias_reference_resolves_at_registration(
         "dataset2",
         SPECS[ComponentKind.DATASET].replace('version: "1"', 'version: "2"'),
     )
-    client.set_alias("dataset", "CARDS-TRAIN", "production", "2")
+    client.registry.set_alias("dataset", "CARDS-TRAIN", "production", "2")
     text = SPECS[ComponentKind.EVAL_DATASET].replace(
         '["CARDS-TRAIN:1"]', "[CARDS-TRAIN@production]"
     )
     result = register(client, write, files, "golden", text)
     assert result.component.parents == ("dataset/CARDS-TRAIN:2",)
     # Moving the alias later does not change what was registered.
-    client.set_alias("dataset", "CARDS-TRAIN", "production", "1")
-    stored = client.component("eval_dataset", "CARDS-GOLDEN:2")
+    client.registry.set_alias("dataset", "CARDS-TRAIN", "production", "1")
+    stored = client.registry.component("eval_dataset", "CARDS-GOLDEN:2")
     assert stored.parents == ("dataset/CARDS-TRAIN:2",)
-    assert client.component("dataset", "CARDS-TRAIN@production").version == "1"
+    assert client.registry.component("dataset", "CARDS-TRAIN@production").version == "1"
 
 
 def test_unknown_alias_is_dangling(client: Client, write: Write, files: Path) -> None:
@@ -544,7 +544,7 @@ def test_artifact_missing(base: Client, write: Write, files: Path) -> None:
     with pytest.raises(NotFoundError) as info:
         register(base, write, files, "model", model_spec(artifact="models/none"))
     assert info.value.reason is Reason.ARTIFACT_MISSING
-    assert base.components("model") == []
+    assert base.registry.components("model") == []
     assert (audit_count(base), blobs(base)) == (entries, stored)
 
 
@@ -559,7 +559,7 @@ def test_artifact_path_traversal(base: Client, write: Write, files: Path, path: 
     with pytest.raises(ValidationError) as info:
         register(base, write, files, "model", model_spec(artifact=path))
     assert info.value.reason is Reason.PATH_TRAVERSAL
-    assert base.components("model") == []
+    assert base.registry.components("model") == []
     assert (audit_count(base), blobs(base)) == (entries, stored)
 
 
@@ -577,7 +577,7 @@ def test_artifact_symlink_to_outside(
         with pytest.raises(ValidationError) as info:
             register(base, write, files, "model", model_spec(artifact=rel))
         assert info.value.reason is Reason.UNSAFE_SYMLINK, rel
-    assert base.components("model") == []
+    assert base.registry.components("model") == []
 
 
 def test_artifact_hash_mismatch_writes_nothing(base: Client, write: Write, files: Path) -> None:
@@ -589,7 +589,7 @@ def test_artifact_hash_mismatch_writes_nothing(base: Client, write: Write, files
     assert info.value.reason is Reason.HASH_MISMATCH
     assert info.value.details["expected"] == wrong
     assert info.value.details["actual"].startswith("sha256:")
-    assert base.components("model") == []
+    assert base.registry.components("model") == []
     assert (audit_count(base), blobs(base)) == (entries, stored)
 
 
@@ -648,7 +648,7 @@ def test_prompt_versions_diff(client: Client, write: Write, files: Path) -> None
     )
     register(client, write, files, "p1", PROMPT.format(version="1"))
     register(client, write, files, "p2", PROMPT.format(version="2"))
-    diff = client.diff_versions("prompt", "aml-summary-system-prompt", "1", "2")
+    diff = client.registry.diff("prompt", "aml-summary-system-prompt", "1", "2")
     assert diff.text_diff is not None
     lines = diff.text_diff.splitlines()
     assert "-Cite every source." in lines
@@ -684,7 +684,7 @@ def test_diff_unknown_version(client: Client, write: Write, files: Path) -> None
     write("prompts/v1.txt", "x\n")
     register(client, write, files, "p1", PROMPT.format(version="1"))
     with pytest.raises(NotFoundError) as info:
-        client.diff_versions("prompt", "aml-summary-system-prompt", "1", "9")
+        client.registry.diff("prompt", "aml-summary-system-prompt", "1", "9")
     assert info.value.reason is Reason.COMPONENT_NOT_FOUND
 
 
@@ -695,15 +695,15 @@ def test_lineage_downstream_of_dataset(
     fraud_registry: Client, bundle_yaml: Callable[..., str], write: Write
 ) -> None:
     """R7: "which releases used dataset X": models, feature views, eval sets and releases."""
-    fraud_registry.create_bundle(
+    fraud_registry.bundles.create(
         write("rel1.yaml", bundle_yaml()), freeze=True, allow_incomplete=OK
     )
-    fraud_registry.create_bundle(
+    fraud_registry.bundles.create(
         write("rel2.yaml", bundle_yaml("FRAUD-2026-002", "2.0.0", "FRAUD-2026-001")),
         freeze=True,
         allow_incomplete=OK,
     )
-    graph = fraud_registry.lineage("dataset/FRAUD-TRAIN:1", direction="downstream")
+    graph = fraud_registry.registry.lineage("dataset/FRAUD-TRAIN:1", direction="downstream")
     assert set(graph.nodes) == {
         "model/fraud-score:1.0.0",
         "model/fraud-score:2.0.0",
@@ -725,10 +725,10 @@ def test_lineage_upstream_of_release(
     fraud_registry: Client, bundle_yaml: Callable[..., str], write: Write
 ) -> None:
     """R7: "what went into release Y": every component it binds, and their parents."""
-    fraud_registry.create_bundle(
+    fraud_registry.bundles.create(
         write("rel1.yaml", bundle_yaml()), freeze=True, allow_incomplete=OK
     )
-    graph = fraud_registry.lineage("FRAUD-2026-001", direction="upstream")
+    graph = fraud_registry.registry.lineage("FRAUD-2026-001", direction="upstream")
     assert graph.root == "release/FRAUD-2026-001"
     assert set(graph.nodes) == {
         "dataset/FRAUD-TRAIN:1",
@@ -742,7 +742,7 @@ def test_lineage_upstream_of_release(
     direct = {e.parent for e in graph.edges if e.child == graph.root}
     assert direct == set(graph.nodes)  # every node is bound directly by the bundle
     assert {e.relation for e in graph.edges if e.child == graph.root} == {Relation.BUNDLES}
-    one_level = fraud_registry.lineage("release/FRAUD-2026-001", max_depth=1)
+    one_level = fraud_registry.registry.lineage("release/FRAUD-2026-001", max_depth=1)
     assert set(one_level.nodes) == set(graph.nodes)
 
 
@@ -768,10 +768,10 @@ def test_lineage_does_not_walk_through_rollback_edges(
         "risk_tier: 2\n"
         'data: {{training_snapshot: "CARDS-TRAIN:{v}"}}\n'
     )
-    client.create_bundle(
+    client.bundles.create(
         write("a.yaml", release.format(rid="CARDS-A", v=1)), freeze=True, allow_incomplete=OK
     )
-    client.create_bundle(
+    client.bundles.create(
         write(
             "b.yaml",
             release.format(rid="CARDS-B", v=2) + "deployment: {rollback_target: CARDS-A}\n",
@@ -779,37 +779,37 @@ def test_lineage_does_not_walk_through_rollback_edges(
         freeze=True,
         allow_incomplete=OK,
     )
-    down = client.lineage("dataset/CARDS-TRAIN:1", direction="downstream")
+    down = client.registry.lineage("dataset/CARDS-TRAIN:1", direction="downstream")
     assert down.releases() == ["CARDS-A"]
-    up = client.lineage("CARDS-B", direction="upstream")
+    up = client.registry.lineage("CARDS-B", direction="upstream")
     assert "dataset/CARDS-TRAIN:1" not in up.nodes
     assert set(up.nodes) == {"dataset/CARDS-TRAIN:2", "release/CARDS-A"}
     rollback = [e for e in up.edges if e.relation is Relation.ROLLS_BACK_TO]
     assert [(e.parent, e.child) for e in rollback] == [("release/CARDS-A", "release/CARDS-B")]
     # From the target's side: B is shown as rolling back to A, but nothing beyond B.
-    from_a = client.lineage("CARDS-A", direction="downstream")
+    from_a = client.registry.lineage("CARDS-A", direction="downstream")
     assert set(from_a.nodes) == {"release/CARDS-B"}
 
 
 def test_lineage_of_unknown_node(client: Client) -> None:
     """R7: lineage of something unregistered is a not-found error."""
     with pytest.raises(NotFoundError) as info:
-        client.lineage("dataset/NOPE:1")
+        client.registry.lineage("dataset/NOPE:1")
     assert info.value.reason is Reason.COMPONENT_NOT_FOUND
     with pytest.raises(NotFoundError) as release:
-        client.lineage("release/NOPE")
+        client.registry.lineage("release/NOPE")
     assert release.value.reason is Reason.RELEASE_NOT_FOUND
 
 
 def test_lineage_by_name_and_alias_walks_every_version(fraud_registry: Client) -> None:
     """R7: ``dataset/NAME`` starts from every version; ``model/x@alias`` from the pinned one."""
-    graph = fraud_registry.lineage("dataset/FRAUD-TRAIN", direction="downstream")
+    graph = fraud_registry.registry.lineage("dataset/FRAUD-TRAIN", direction="downstream")
     assert graph.root == "dataset/FRAUD-TRAIN"
     assert graph.starts == ("dataset/FRAUD-TRAIN:1",)
     assert "model/fraud-score:2.0.0" in graph.nodes
     assert "dataset/FRAUD-TRAIN:1" not in graph.nodes
-    fraud_registry.set_alias("model", "fraud-score", "production", "1.0.0")
-    up = fraud_registry.lineage("model/fraud-score@production")
+    fraud_registry.registry.set_alias("model", "fraud-score", "production", "1.0.0")
+    up = fraud_registry.registry.lineage("model/fraud-score@production")
     assert up.starts == ("model/fraud-score:1.0.0",)
     assert "dataset/FRAUD-TRAIN:1" in up.nodes
     assert "model/fraud-score:2.0.0" not in up.nodes
@@ -819,7 +819,7 @@ def test_openlineage_export(fraud_registry: Client) -> None:
     """R7 in a standard format: one COMPLETE RunEvent per built node, deterministic ids."""
     import uuid
 
-    events = fraud_registry.openlineage("model/fraud-score:2.0.0")
+    events = fraud_registry.registry.openlineage("model/fraud-score:2.0.0")
     by_job = {e["job"]["name"]: e for e in events}
     model = by_job["build model/fraud-score:2.0.0"]
     assert model["eventType"] == "COMPLETE"
@@ -832,8 +832,8 @@ def test_openlineage_export(fraud_registry: Client) -> None:
         "model/fraud-score:1.0.0",
     }
     (out,) = model["outputs"]
-    digest = fraud_registry.component("model", "fraud-score:2.0.0").digest
+    digest = fraud_registry.registry.component("model", "fraud-score:2.0.0").digest
     assert out["facets"]["airel"]["digest"] == digest
     assert out["namespace"].startswith("airel://")
     assert "build feature_view/fraud-auth-features:11" in by_job
-    assert fraud_registry.openlineage("model/fraud-score:2.0.0") == events
+    assert fraud_registry.registry.openlineage("model/fraud-score:2.0.0") == events

@@ -84,22 +84,22 @@ def test_init_seeds_the_configured_roles_once(database_url: str, project: Path) 
     )
     with Client(settings) as c:
         c.init()
-        grants = {(g.identity, g.role.value) for g in c.role_grants()}
+        grants = {(g.identity, g.role.value) for g in c.identity.role_grants()}
         assert grants == {("lena-vos", "compliance"), ("ops", "admin")}
         with c.ctx.store.read() as tx:
             init = tx.get_audit(1)
         assert init is not None
         assert init.action == "store.init"
         assert {r["table"] for r in init.details["records"]} >= {"role_grants"}
-        assert c.verify_audit().ok
+        assert c.audit.verify().ok
     (project / "airel.toml").write_text('[identities]\nmallory = ["admin", "model_risk"]\n')
     settings = load_settings(
         {"database_url": database_url, "actor": "mallory"}, cwd=project, environ={}
     )
     with Client(settings) as c:
         c.init()
-        assert {(g.identity, g.role.value) for g in c.role_grants()} == grants
-        refused(c, Reason.ROLE_NOT_HELD, lambda: c.grant_role("mallory", "model_risk"))
+        assert {(g.identity, g.role.value) for g in c.identity.role_grants()} == grants
+        refused(c, Reason.ROLE_NOT_HELD, lambda: c.identity.grant_role("mallory", "model_risk"))
 
 
 def test_a_seed_naming_an_admin_does_not_make_the_actor_one(
@@ -112,7 +112,9 @@ def test_a_seed_naming_an_admin_does_not_make_the_actor_one(
     )
     with Client(settings) as c:
         c.init()
-        assert [(g.identity, g.role) for g in c.role_grants()] == [("mara", AdminRole.ADMIN)]
+        assert [(g.identity, g.role) for g in c.identity.role_grants()] == [
+            ("mara", AdminRole.ADMIN)
+        ]
 
 
 def test_upgrading_a_store_without_grants_seeds_its_admin(tmp_path: Path) -> None:
@@ -125,11 +127,11 @@ def test_upgrading_a_store_without_grants_seeds_its_admin(tmp_path: Path) -> Non
     )
     with Client(settings) as c:
         c.upgrade()
-        assert [(g.identity, g.role.value) for g in c.role_grants()] == [("ops", "admin")]
+        assert [(g.identity, g.role.value) for g in c.identity.role_grants()] == [("ops", "admin")]
         with c.ctx.store.read() as tx:
             migrate = next(e for e in tx.iter_audit() if e.action == "store.migrate")
         assert migrate.details["roles"] == [{"identity": "ops", "role": "admin"}]
-        assert c.verify_audit().ok
+        assert c.audit.verify().ok
 
 
 @pytest.mark.parametrize("how", ["airel.toml", "AIREL_CONFIG"])
@@ -151,14 +153,16 @@ def test_a_role_granted_by_a_stray_config_file_is_refused(
     )
     assert settings.identities  # the file was read ...
     with Client(settings) as mallory:
-        refused(release, Reason.ROLE_NOT_HELD, lambda: mallory.approve(V2, "model_risk"))
+        refused(release, Reason.ROLE_NOT_HELD, lambda: mallory.gates.approve(V2, "model_risk"))
         refused(
             release,
             Reason.ROLE_NOT_HELD,
-            lambda: mallory.add_exception(V2, ["low-cves-planned"], reason="x", expires="7d"),
+            lambda: mallory.gates.add_exception(V2, ["low-cves-planned"], reason="x", expires="7d"),
         )
-        refused(release, Reason.ROLE_NOT_HELD, lambda: mallory.grant_role("mallory", "risk"))
-        assert mallory.role_grants(identity="mallory") == []  # ... and granted nothing
+        refused(
+            release, Reason.ROLE_NOT_HELD, lambda: mallory.identity.grant_role("mallory", "risk")
+        )
+        assert mallory.identity.role_grants(identity="mallory") == []  # ... and granted nothing
     result = runner.invoke(
         app, ["--database-url", database_url, "--actor", "mallory", "config", "show", "--json"]
     )
@@ -171,47 +175,49 @@ def test_only_an_admin_grants_and_revokes(release: Client, acting: Callable[[str
     """G6: a non-admin's grant is refused (ROLE_NOT_HELD); an admin's grant is one audited
     transaction binding the row; revoking takes the role away again; history is kept."""
     bob = acting("bob")
-    refused(release, Reason.ROLE_NOT_HELD, lambda: bob.grant_role("bob", "model_risk"))
-    refused(release, Reason.UNKNOWN_ROLE, lambda: release.grant_role("bob", "chief_vibes"))
-    refused(release, Reason.INVALID_NAME, lambda: release.grant_role("bob smith", "risk"))
+    refused(release, Reason.ROLE_NOT_HELD, lambda: bob.identity.grant_role("bob", "model_risk"))
+    refused(release, Reason.UNKNOWN_ROLE, lambda: release.identity.grant_role("bob", "chief_vibes"))
+    refused(release, Reason.INVALID_NAME, lambda: release.identity.grant_role("bob smith", "risk"))
     before = head(release)
-    grant = release.grant_role("bob", "model_risk")
+    grant = release.identity.grant_role("bob", "model_risk")
     assert (grant.identity, grant.role.value, grant.granted_by) == ("bob", "model_risk", "alice")
     assert head(release) == before + 1
     entry = last_entry(release)
     assert (entry.action, entry.actor, entry.subject) == ("role.grant", "alice", "identity/bob")
     assert entry.details["auth"] == "unauthenticated-local"
     assert [r["table"] for r in entry.details["records"]] == ["role_grants"]
-    release.grant_role("bob", "model_risk")  # already held: nothing written
+    release.identity.grant_role("bob", "model_risk")  # already held: nothing written
     assert head(release) == before + 1
-    assert bob.approve(V2, "model_risk").approver == "bob"
-    release.revoke_role("bob", "model_risk")
-    refused(release, Reason.ROLE_NOT_HELD, lambda: release.revoke_role("bob", "model_risk"))
+    assert bob.gates.approve(V2, "model_risk").approver == "bob"
+    release.identity.revoke_role("bob", "model_risk")
+    refused(
+        release, Reason.ROLE_NOT_HELD, lambda: release.identity.revoke_role("bob", "model_risk")
+    )
     carol = acting("carol")
-    release.grant_role("carol", "model_risk")
-    release.revoke_role("carol", "model_risk")
-    refused(release, Reason.ROLE_NOT_HELD, lambda: carol.approve(V2, "model_risk"))
-    history = release.role_grants(identity="carol", include_revoked=True)
+    release.identity.grant_role("carol", "model_risk")
+    release.identity.revoke_role("carol", "model_risk")
+    refused(release, Reason.ROLE_NOT_HELD, lambda: carol.gates.approve(V2, "model_risk"))
+    history = release.identity.role_grants(identity="carol", include_revoked=True)
     assert [(g.role.value, g.revoked_by) for g in history] == [("model_risk", "alice")]
-    assert release.role_grants(identity="carol") == []
-    assert release.verify_audit().ok
+    assert release.identity.role_grants(identity="carol") == []
+    assert release.audit.verify().ok
 
 
 def test_the_last_admin_cannot_be_revoked(release: Client, acting: Callable[[str], Client]) -> None:
     """G6: revoking the only administrator is refused (LAST_ADMIN); with a second one it is
     allowed, and the former admin can grant nothing any more."""
-    refused(release, Reason.LAST_ADMIN, lambda: release.revoke_role("alice", "admin"))
-    release.grant_role("mara", "admin")
-    release.revoke_role("alice", "admin")
-    refused(release, Reason.ROLE_NOT_HELD, lambda: release.grant_role("alice", "admin"))
+    refused(release, Reason.LAST_ADMIN, lambda: release.identity.revoke_role("alice", "admin"))
+    release.identity.grant_role("mara", "admin")
+    release.identity.revoke_role("alice", "admin")
+    refused(release, Reason.ROLE_NOT_HELD, lambda: release.identity.grant_role("alice", "admin"))
     mara = acting("mara")
-    refused(release, Reason.LAST_ADMIN, lambda: mara.revoke_role("mara", "admin"))
-    assert [g.identity for g in mara.role_grants(role="admin")] == ["mara"]
+    refused(release, Reason.LAST_ADMIN, lambda: mara.identity.revoke_role("mara", "admin"))
+    assert [g.identity for g in mara.identity.role_grants(role="admin")] == ["mara"]
 
 
 def test_admin_is_not_an_approver_role(release: Client, acting: Callable[[str], Client]) -> None:
     """G6: `admin` manages grants and keys; it approves nothing."""
-    release.grant_role("mara", "admin")
+    release.identity.grant_role("mara", "admin")
     refused(release, Reason.UNKNOWN_ROLE, lambda: acting("mara").approve(V2, "admin"))
 
 
@@ -220,8 +226,8 @@ def test_a_grant_edited_in_the_database_is_not_counted(
 ) -> None:
     """C2: un-revoking a grant (or inserting one) behind airel's back is caught: the approval
     is refused with RECORD_TAMPERED, and `audit verify` reports the row."""
-    release.grant_role("bob", "model_risk")
-    release.revoke_role("bob", "model_risk")
+    release.identity.grant_role("bob", "model_risk")
+    release.identity.revoke_role("bob", "model_risk")
     engine = release.ctx.store.engine if isinstance(release.ctx.store, SqlStore) else None
     assert engine is not None
     with engine.begin() as conn:
@@ -237,7 +243,7 @@ def test_a_grant_edited_in_the_database_is_not_counted(
         )
     refused(release, Reason.RECORD_TAMPERED, lambda: acting("bob").approve(V2, "model_risk"))
     refused(release, Reason.RECORD_TAMPERED, lambda: acting("eve").approve(V2, "compliance"))
-    problems = {(p["key"], p["kind"]) for p in release.verify_audit().record_problems}
+    problems = {(p["key"], p["kind"]) for p in release.audit.verify().record_problems}
     assert problems == {('["bob","model_risk"]', "edited"), ('["eve","compliance"]', "unaudited")}
 
 
@@ -246,18 +252,18 @@ def test_approvals_and_waivers_record_unauthenticated_local(
 ) -> None:
     """G6: an approval or waiver made as the local actor says so, in its stored record (under
     its seal) and in its audit entry."""
-    release.grant_role("bob", "model_risk")
-    release.grant_role("mia", "model_risk")
+    release.identity.grant_role("bob", "model_risk")
+    release.identity.grant_role("mia", "model_risk")
     when = now()
     approval = acting("bob").approve(V2, "model_risk", now=when)
     assert approval.auth is AuthMethod.UNAUTHENTICATED_LOCAL
     assert approval.key_id is None
     assert approval.seal_ok()
     assert last_entry(release).details["auth"] == "unauthenticated-local"
-    stored = release.approvals(V2)[0]
+    stored = release.gates.approvals(V2)[0]
     assert stored.auth is AuthMethod.UNAUTHENTICATED_LOCAL
     ready_through_g4(release)
-    release.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1})
+    release.gates.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1})
     waived = acting("mia").add_exception(V2, ["low-cves-planned"], reason="x", expires="7d")
     assert waived.waiver.auth is AuthMethod.UNAUTHENTICATED_LOCAL
     assert waived.waiver.seal_ok()

@@ -53,18 +53,18 @@ def scene(
     freeze_pair(c, bundle_yaml, write)
     keys: dict[str, Path] = {}
     for name, role in (("lena-vos", "compliance"), ("mara", "model_risk")):
-        c.grant_role(name, role)
+        c.identity.grant_role(name, role)
         keys[name] = project / f"{name}.pem"
-        c.register_key(name, c.generate_signing_key(keys[name]))
+        c.identity.register_key(name, c.identity.generate_signing_key(keys[name]))
     keys["stray"] = project / "stray.pem"
-    c.generate_signing_key(keys["stray"])
+    c.identity.generate_signing_key(keys["stray"])
     made: list[Client] = []
 
     def acting(name: str) -> Client:
         made.append(Client(dataclasses.replace(c.settings, actor=name)))
         return made[-1]
 
-    yield Scene(c, keys, c.bundle(V2).digest, acting)
+    yield Scene(c, keys, c.bundles.get(V2).digest, acting)
     for m in made:
         m.close()
 
@@ -99,9 +99,9 @@ def test_a_signed_approval_is_verified_and_recorded_with_its_key(scene: Scene) -
     approval = scene.acting("ci-bot").present_signed_approval(document)
     assert (approval.approver, approval.role.value) == ("lena-vos", "compliance")
     assert approval.auth is AuthMethod.SIGNED_ED25519
-    key = scene.admin.signing_keys("lena-vos")[0]
+    key = scene.admin.identity.signing_keys("lena-vos")[0]
     assert approval.key_id == document["key_id"] == key.key_id
-    stored = scene.admin.approvals(V2)[0]
+    stored = scene.admin.gates.approvals(V2)[0]
     assert stored == approval
     assert stored.seal_ok()
     message = statement_bytes(approval_statement(stored))
@@ -114,7 +114,7 @@ def test_a_signed_approval_is_verified_and_recorded_with_its_key(scene: Scene) -
     assert entry.details["auth"] == "signed-ed25519"
     assert entry.details["key_id"] == key.key_id
     refused(scene, Reason.APPROVAL_REPLAYED, document)
-    assert scene.admin.verify_audit().ok
+    assert scene.admin.audit.verify().ok
 
 
 def test_sign_with_approves_as_the_actor(scene: Scene) -> None:
@@ -122,11 +122,11 @@ def test_sign_with_approves_as_the_actor(scene: Scene) -> None:
     key registered to someone else is refused (KEY_NOT_REGISTERED)."""
     mara = scene.acting("mara")
     with pytest.raises(AirelError) as exc:
-        mara.approve(V2, "model_risk", sign_with=scene.keys["lena-vos"])
+        mara.gates.approve(V2, "model_risk", sign_with=scene.keys["lena-vos"])
     assert exc.value.reason is Reason.KEY_NOT_REGISTERED
-    approval = mara.approve(V2, "model_risk", sign_with=scene.keys["mara"], expires="7d")
+    approval = mara.gates.approve(V2, "model_risk", sign_with=scene.keys["mara"], expires="7d")
     assert approval.auth is AuthMethod.SIGNED_ED25519
-    assert approval.key_id == scene.admin.signing_keys("mara")[0].key_id
+    assert approval.key_id == scene.admin.identity.signing_keys("mara")[0].key_id
 
 
 def test_a_forged_approval_document_is_refused(scene: Scene) -> None:
@@ -135,7 +135,7 @@ def test_a_forged_approval_document_is_refused(scene: Scene) -> None:
     refused(scene, Reason.KEY_NOT_REGISTERED, sign(scene, key="stray"))
     # ... claiming to be lena's registered key
     claimed = sign(scene, key="stray")
-    claimed["key_id"] = scene.admin.signing_keys("lena-vos")[0].key_id
+    claimed["key_id"] = scene.admin.identity.signing_keys("lena-vos")[0].key_id
     refused(scene, Reason.SIGNATURE_INVALID, claimed)
     # the statement edited after signing: another role, a later expiry, another approver
     for field, value in (
@@ -149,7 +149,7 @@ def test_a_forged_approval_document_is_refused(scene: Scene) -> None:
     # a key registered to another identity (mara signs a statement naming lena-vos)
     refused(scene, Reason.KEY_NOT_REGISTERED, sign(scene, key="mara"))
     # the bundle digest of another release
-    other = sign(scene, bundle_digest=scene.admin.bundle(V1).digest)
+    other = sign(scene, bundle_digest=scene.admin.bundles.get(V1).digest)
     refused(scene, Reason.APPROVAL_DIGEST_MISMATCH, other)
     # a statement dated before its key was registered
     early = sign(scene, now=datetime.now(UTC) - timedelta(days=1))
@@ -166,7 +166,7 @@ def test_a_forged_approval_document_is_refused(scene: Scene) -> None:
     swapped = sign(scene)
     swapped["signature"] = sign(scene)["signature"]
     refused(scene, Reason.SIGNATURE_INVALID, swapped)
-    assert scene.admin.approvals(V2) == []
+    assert scene.admin.gates.approvals(V2) == []
 
 
 def test_a_revoked_key_signs_nothing(scene: Scene) -> None:
@@ -174,15 +174,15 @@ def test_a_revoked_key_signs_nothing(scene: Scene) -> None:
     refused (KEY_REVOKED); revoking twice is KEY_REVOKED, an unknown key KEY_NOT_REGISTERED."""
     signed_before = sign(scene)
     key_id = signed_before["key_id"]
-    revoked = scene.admin.revoke_key(key_id)
+    revoked = scene.admin.identity.revoke_key(key_id)
     assert revoked.revoked_by == "alice"
     refused(scene, Reason.KEY_REVOKED, signed_before)
     refused(scene, Reason.KEY_REVOKED, sign(scene))
     with pytest.raises(AirelError) as exc:
-        scene.admin.revoke_key(key_id)
+        scene.admin.identity.revoke_key(key_id)
     assert exc.value.reason is Reason.KEY_REVOKED
     with pytest.raises(AirelError) as exc:
-        scene.admin.revoke_key("ed25519:" + "0" * 32)
+        scene.admin.identity.revoke_key("ed25519:" + "0" * 32)
     assert exc.value.reason is Reason.KEY_NOT_REGISTERED
 
 
@@ -190,7 +190,7 @@ def test_the_unkeyed_seal_document_is_refused(scene: Scene) -> None:
     """G6 (issue 18): the old "pre-signed" document — an approval record whose seal is an
     unkeyed hash anyone can compute — is not a signed approval."""
     mara = scene.acting("mara")
-    record = mara.approve(V2, "model_risk").model_dump(mode="json")
+    record = mara.gates.approve(V2, "model_risk").model_dump(mode="json")
     forged = {**copy.deepcopy(record), "approver": "lena-vos", "role": "compliance"}
     refused(scene, Reason.MISSING_FIELD, forged)
 
@@ -203,8 +203,8 @@ def test_only_an_admin_manages_keys(scene: Scene, project: Path) -> None:
     public = signing.load_public_key(scene.keys["stray"])
     before = head(scene.admin)
     attempts: list[Callable[[], object]] = [
-        lambda: mara.register_key("mara", public),
-        lambda: mara.revoke_key(scene.admin.signing_keys("lena-vos")[0].key_id),
+        lambda: mara.identity.register_key("mara", public),
+        lambda: mara.identity.revoke_key(scene.admin.identity.signing_keys("lena-vos")[0].key_id),
     ]
     for attempt in attempts:
         with pytest.raises(AirelError) as exc:
@@ -213,9 +213,9 @@ def test_only_an_admin_manages_keys(scene: Scene, project: Path) -> None:
     assert head(scene.admin) == before
     lena_public = signing.load_public_key(scene.keys["lena-vos"])
     with pytest.raises(AirelError) as exc:
-        scene.admin.register_key("mara", lena_public)
+        scene.admin.identity.register_key("mara", lena_public)
     assert exc.value.reason is Reason.DUPLICATE_RECORD
-    again = scene.admin.register_key("lena-vos", lena_public)  # already hers: no-op
+    again = scene.admin.identity.register_key("lena-vos", lena_public)  # already hers: no-op
     assert again.key_id == key_id_of(signing.raw_bytes(lena_public))
     assert len(again.key_id) <= 71
     assert head(scene.admin) == before

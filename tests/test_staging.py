@@ -147,7 +147,7 @@ def register_model(client: Client, write: Write, project: Path, version: str) ->
     dataset = project / "d.csv"
     if not dataset.exists():
         dataset.write_text("x\n1\n")
-        client.register(
+        client.registry.register(
             write(
                 "d.yaml",
                 """
@@ -166,7 +166,7 @@ def register_model(client: Client, write: Write, project: Path, version: str) ->
                 """,
             )
         )
-    client.register(spec)
+    client.registry.register(spec)
 
 
 def test_killed_ingest_is_reported_by_verify_and_removed_by_the_next_write(
@@ -183,7 +183,7 @@ def test_killed_ingest_is_reported_by_verify_and_removed_by_the_next_write(
     left = staged_files(root)
     assert len(left) == 1
     assert left[0].stat().st_size >= CHUNK  # the first chunk was copied
-    report = client.artifact_report()
+    report = client.registry.artifact_report()
     assert report.staging.stale_files == 1
     assert report.staging.stale_bytes == left[0].stat().st_size
     assert report.staging.live == 0
@@ -200,7 +200,7 @@ def test_killed_ingest_is_reported_by_verify_and_removed_by_the_next_write(
     register_model(client, write, project, "1")  # the next write collects first
     assert staged_files(root) == []
     assert [p.name for p in (root / "tmp").iterdir()] == []
-    assert client.artifact_report().staging.stale_files == 0
+    assert client.registry.artifact_report().staging.stale_files == 0
 
 
 def test_gc_removes_a_killed_ingest(
@@ -243,19 +243,19 @@ def test_a_live_writers_staging_is_never_removed(
     for path in [staging[0], *staging[0].iterdir()]:
         os.utime(path, (old, old))
 
-    gc = client.collect_staging()
+    gc = client.registry.collect_staging()
     assert [(e.live, e.removed) for e in gc.entries] == [(True, False)]
     assert gc.live == 1
     assert gc.stale_files == 0
     register_model(client, write, project, "1")  # another write in the meantime
     assert staging[0].is_dir()
-    assert client.artifact_report().staging.live == 1
+    assert client.registry.artifact_report().staging.live == 1
 
     digest = writer.release()
     store = BlobStore(root)
     assert store.exists(digest)
     assert store.verify(digest)[0].ok
-    assert client.artifact_report().staging.entries == ()  # the writer cleaned up itself
+    assert client.registry.artifact_report().staging.entries == ()  # the writer cleaned up itself
 
 
 def test_unlocked_leftovers_go_by_age(tmp_path: Path) -> None:

@@ -216,8 +216,8 @@ def test_component_insert_get_list(client: Client) -> None:
         assert {v.key for v in everything} == {p1.key, p2.key, other.key, ds.key}
         assert len(tx.list_components(limit=2)) == 2
     # The SDK reads the same rows.
-    assert client.component("policy", "fraud-policy:1.1") == p2
-    assert len(client.components("policy")) == 3
+    assert client.registry.component("policy", "fraud-policy:1.1") == p2
+    assert len(client.registry.components("policy")) == 3
 
 
 def test_component_insert_is_immutable(client: Client) -> None:
@@ -243,17 +243,17 @@ def test_registering_different_content_under_same_version_conflicts(
 ) -> None:
     """B2 via the SDK: same name+version with other content is VERSION_CONFLICT, nothing kept."""
     spec = write("p.yaml", 'kind: policy\nname: pol\nversion: "1"\ntext: "one"\n')
-    first = client.register(spec, base_dir=project)
+    first = client.registry.register(spec, base_dir=project)
     assert first.created
-    again = client.register(spec, base_dir=project)
+    again = client.registry.register(spec, base_dir=project)
     assert not again.created
     assert again.component == first.component
     before = head(client)
     write("p.yaml", 'kind: policy\nname: pol\nversion: "1"\ntext: "two"\n')
     with pytest.raises(ConflictError) as exc:
-        client.register(spec, base_dir=project)
+        client.registry.register(spec, base_dir=project)
     assert exc.value.reason == Reason.VERSION_CONFLICT
-    assert client.component("policy", "pol:1") == first.component
+    assert client.registry.component("policy", "pol:1") == first.component
     assert head(client) == before
 
 
@@ -316,33 +316,33 @@ def test_alias_create_and_cas_move_through_write_tx(client: Client) -> None:
 def test_alias_cas_through_client(client: Client) -> None:
     """R5 + 'concurrency': set_alias(expected_row_version=...) wins only on the current row."""
     register_policies(client, "pol", "a", "b", "c")
-    alias, moved = client.set_alias("policy", "pol", "prod", "a", expected_row_version=0)
+    alias, moved = client.registry.set_alias("policy", "pol", "prod", "a", expected_row_version=0)
     assert moved
     assert (alias.version, alias.row_version) == ("a", 1)
 
     with pytest.raises(ConflictError) as exc:  # 0 = "must not exist yet"
-        client.set_alias("policy", "pol", "prod", "b", expected_row_version=0)
+        client.registry.set_alias("policy", "pol", "prod", "b", expected_row_version=0)
     assert exc.value.reason == Reason.STALE_VERSION
 
-    alias, moved = client.set_alias("policy", "pol", "prod", "b", expected_row_version=1)
+    alias, moved = client.registry.set_alias("policy", "pol", "prod", "b", expected_row_version=1)
     assert moved
     assert alias.row_version == 2
     before = head(client)
     for stale in (1, 3):
         with pytest.raises(ConflictError) as exc:
-            client.set_alias("policy", "pol", "prod", "c", expected_row_version=stale)
+            client.registry.set_alias("policy", "pol", "prod", "c", expected_row_version=stale)
         assert exc.value.reason == Reason.STALE_VERSION
     assert head(client) == before
-    assert client.component("policy", "pol@prod").version == "b"
+    assert client.registry.component("policy", "pol@prod").version == "b"
 
     # A move to the current target is a no-op: no new row version, no history, no audit.
-    alias, moved = client.set_alias("policy", "pol", "prod", "b", expected_row_version=2)
+    alias, moved = client.registry.set_alias("policy", "pol", "prod", "b", expected_row_version=2)
     assert not moved
     assert alias.row_version == 2
     assert head(client) == before
 
     # Without an expected version the move is unconditional (still serialised).
-    alias, moved = client.set_alias("policy", "pol", "prod", "c", reason="hotfix")
+    alias, moved = client.registry.set_alias("policy", "pol", "prod", "c", reason="hotfix")
     assert moved
     assert alias.row_version == 3
     assert head(client)[0] == before[0] + 1
@@ -353,10 +353,10 @@ def test_alias_history_is_kept_in_full(client: Client) -> None:
     register_policies(client, "pol", "a", "b", "c")
     targets = ["a", "b", "a", "c", "b", "a"]
     for i, target in enumerate(targets):
-        client.set_alias("policy", "pol", "prod", target, reason=f"move {i}")
-    client.set_alias("policy", "pol", "canary", "c")
+        client.registry.set_alias("policy", "pol", "prod", target, reason=f"move {i}")
+    client.registry.set_alias("policy", "pol", "canary", "c")
 
-    history = client.alias_history("policy", "pol", "prod")
+    history = client.registry.alias_history("policy", "pol", "prod")
     assert [m.seq for m in history] == list(range(1, len(targets) + 1))
     assert [m.to_version for m in history] == targets
     assert [m.from_version for m in history] == [None, *targets[:-1]]
@@ -377,7 +377,7 @@ def test_alias_history_is_kept_in_full(client: Client) -> None:
 def test_alias_move_rows_are_unique_per_seq(client: Client) -> None:
     """R5: a history row for an existing seq is refused (history is append-only)."""
     register_policies(client, "pol", "a", "b")
-    client.set_alias("policy", "pol", "prod", "a")
+    client.registry.set_alias("policy", "pol", "prod", "a")
     before = head(client)
     forged = AliasMove(
         kind=POLICY,
@@ -397,7 +397,7 @@ def test_alias_move_rows_are_unique_per_seq(client: Client) -> None:
 
     with pytest.raises(AirelError):
         store_of(client).write(fn)
-    assert [m.to_version for m in client.alias_history("policy", "pol", "prod")] == ["a"]
+    assert [m.to_version for m in client.registry.alias_history("policy", "pol", "prod")] == ["a"]
     assert head(client) == before
 
 
@@ -408,7 +408,7 @@ def test_bundle_insert_get_list(
     client: Client, bundle_yaml: Callable[..., str], write: Callable[[str, str], Path]
 ) -> None:
     """B1/B2: a frozen bundle round-trips exactly; bundles list oldest first, by use case."""
-    frozen = client.create_bundle(
+    frozen = client.bundles.create(
         write("release.yaml", bundle_yaml()), freeze=True, allow_incomplete="first release"
     ).bundle
     store = store_of(client)
@@ -441,14 +441,14 @@ def test_bundle_insert_get_list(
         assert [b.release_id for b in tx.list_bundles(use_case_id="OTHER-USE")] == ["OTHER-1"]
         assert tx.list_bundles(use_case_id="NONE") == []
         assert len(tx.list_bundles(limit=1)) == 1
-    assert client.bundle("OTHER-1") == other
+    assert client.bundles.get("OTHER-1") == other
 
 
 def test_bundle_insert_is_immutable(
     client: Client, bundle_yaml: Callable[..., str], write: Callable[[str, str], Path]
 ) -> None:
     """B2: inserting a bundle under an existing release id is refused; the original stays."""
-    frozen: FrozenBundle = client.create_bundle(
+    frozen: FrozenBundle = client.bundles.create(
         write("release.yaml", bundle_yaml()), freeze=True, allow_incomplete="first release"
     ).bundle
     before = head(client)
@@ -460,7 +460,7 @@ def test_bundle_insert_is_immutable(
 
     with pytest.raises(AirelError):
         store_of(client).write(fn)
-    assert client.bundle(frozen.release_id) == frozen
+    assert client.bundles.get(frozen.release_id) == frozen
     assert head(client) == before
 
 
@@ -550,7 +550,7 @@ def test_artifacts_put_get_list(client: Client) -> None:
         assert tx.get_artifact(tree_ref.digest) == tree_ref
         assert tx.get_artifact("sha256:" + "e" * 64) is None
         assert tx.list_artifacts() == [tree_ref, file_ref]  # sorted by digest
-    assert client.artifacts() == [tree_ref, file_ref]
+    assert client.registry.artifacts() == [tree_ref, file_ref]
 
 
 def test_large_artifact_sizes_round_trip(client: Client) -> None:
@@ -600,7 +600,7 @@ def test_audit_append_forms_a_chain_and_head_tracks_it(client: Client) -> None:
         assert tx.get_audit(0) is None
     count, last_seq, last_hash, problems = verify_entries(entries)
     assert (count, last_seq, last_hash, problems) == (6, 6, entries[-1].entry_hash, [])
-    report = client.verify_audit()
+    report = client.audit.verify()
     assert report.ok
     assert (report.entries, report.head_seq) == (6, 6)
 
@@ -646,7 +646,7 @@ def test_failed_write_leaves_nothing_behind(client: Client) -> None:
         assert tx.get_artifact(artifact(11).digest) is None
         assert tx.edges_from_children(["release/X"]) == []
         assert tx.get_audit(before[0] + 1) is None
-    assert client.verify_audit().ok
+    assert client.audit.verify().ok
     # The store is still usable afterwards, and the chain continues from the old head.
     register_policies(client, "pol", "b")
     entries = all_audit(client)

@@ -37,7 +37,7 @@ def sqlite_db(project: Path) -> Path:
     client.init()
     spec = project / "p1.yaml"
     spec.write_text('kind: policy\nname: pol\nversion: "1"\ntext: "one"\n', encoding="utf-8")
-    client.register(spec, base_dir=project)
+    client.registry.register(spec, base_dir=project)
     client.close()
     (project / "p2.yaml").write_text(
         'kind: policy\nname: pol\nversion: "2"\ntext: "two"\n', encoding="utf-8"
@@ -60,24 +60,26 @@ def test_locked_database_is_store_locked_and_writes_nothing(sqlite_db: Path, pro
     client = make_client(project, f"sqlite:///{sqlite_db}", busy_timeout_s=0.2)
     try:
         blocker.execute("BEGIN IMMEDIATE")
-        assert [v.version for v in client.components("policy")] == ["1"]  # reads still work
+        assert [v.version for v in client.registry.components("policy")] == [
+            "1"
+        ]  # reads still work
         started = time.monotonic()
         with pytest.raises(StoreError) as exc:
-            client.register(project / "p2.yaml", base_dir=project)
+            client.registry.register(project / "p2.yaml", base_dir=project)
         waited = time.monotonic() - started
         assert exc.value.reason == Reason.STORE_LOCKED
         assert exc.value.fix
         assert 0.15 <= waited < 5  # it waited for the lock, but not for the 30 s default
         with pytest.raises(StoreError) as exc:
-            client.set_alias("policy", "pol", "prod", "1")
+            client.registry.set_alias("policy", "pol", "prod", "1")
         assert exc.value.reason == Reason.STORE_LOCKED
         blocker.execute("ROLLBACK")
         assert raw_count(sqlite_db, "SELECT count(*) FROM audit_log") == entries
         assert raw_count(sqlite_db, "SELECT count(*) FROM components") == 1
         assert raw_count(sqlite_db, "SELECT count(*) FROM aliases") == 0
         # Once the lock is gone the same client writes normally.
-        assert client.register(project / "p2.yaml", base_dir=project).created
-        assert client.verify_audit().ok
+        assert client.registry.register(project / "p2.yaml", base_dir=project).created
+        assert client.audit.verify().ok
     finally:
         blocker.close()
         client.close()
@@ -88,16 +90,16 @@ def test_read_only_database_refuses_writes_but_reads(sqlite_db: Path, project: P
     entries = raw_count(sqlite_db, "SELECT count(*) FROM audit_log")
     client = make_client(project, f"sqlite:///file:{sqlite_db}?mode=ro&uri=true")
     try:
-        assert [v.version for v in client.components("policy")] == ["1"]
-        assert client.verify_audit().ok
+        assert [v.version for v in client.registry.components("policy")] == ["1"]
+        assert client.audit.verify().ok
         for write in (
-            lambda: client.register(project / "p2.yaml", base_dir=project),
-            lambda: client.set_alias("policy", "pol", "prod", "1"),
+            lambda: client.registry.register(project / "p2.yaml", base_dir=project),
+            lambda: client.registry.set_alias("policy", "pol", "prod", "1"),
         ):
             with pytest.raises(StoreError) as exc:
                 write()
             assert exc.value.reason == Reason.STORE_READ_ONLY
-        assert client.component("policy", "pol:1").version == "1"
+        assert client.registry.component("policy", "pol:1").version == "1"
         # init on an initialised store has nothing to write, so it succeeds read-only.
         assert client.init()["schema_before"] is not None
     finally:
@@ -113,7 +115,7 @@ def test_uninitialised_directory_is_not_initialised(project: Path) -> None:
         calls: list[Callable[[], object]] = [
             client.components,
             client.verify_audit,
-            lambda: client.set_alias("policy", "pol", "prod", "1"),
+            lambda: client.registry.set_alias("policy", "pol", "prod", "1"),
         ]
         for call in calls:
             with pytest.raises(StoreError) as exc:
@@ -134,7 +136,7 @@ def test_empty_database_is_not_initialised(database_url: str, project: Path) -> 
     client = make_client(project, database_url)
     try:
         with pytest.raises(StoreError) as exc:
-            client.components()
+            client.registry.components()
         assert exc.value.reason == Reason.STORE_NOT_INITIALISED
     finally:
         client.close()

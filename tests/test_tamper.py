@@ -51,24 +51,26 @@ def scene(
     c = fraud_registry
     freeze_pair(c, bundle_yaml, write)
     ready_through_g4(c)
-    c.add_evidence(V2, "ci", {**CI_OK, "ci_tests_failed": 3})
-    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1, "ci_tests_failed": 3})
+    c.gates.add_evidence(V2, "ci", {**CI_OK, "ci_tests_failed": 3})
+    c.gates.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1, "ci_tests_failed": 3})
     when = now()
     bob = as_actor(c, "bob", "model_risk")
-    bob.approve(V2, "model_risk", expires="7d", now=when)
+    bob.gates.approve(V2, "model_risk", expires="7d", now=when)
     bob.close()
-    c.register_key("bob", c.generate_signing_key(project / "bob.pem"))
-    c.set_alias("model", "fraud-score", "production", "1.0.0", reason="first")
-    c.set_alias("model", "fraud-score", "production", "2.0.0", reason="second")
-    c.profile(project / "data" / "train.csv")
-    assert c.gate_check(V2, through="G4", now=when).record.decision == "no_go"
-    c.link_evidence(V2, eval=store_eval(c, comparison_body(delta_low=0.02)))
+    c.identity.register_key("bob", c.identity.generate_signing_key(project / "bob.pem"))
+    c.registry.set_alias("model", "fraud-score", "production", "1.0.0", reason="first")
+    c.registry.set_alias("model", "fraud-score", "production", "2.0.0", reason="second")
+    c.data.profile(project / "data" / "train.csv")
+    assert c.gates.check(V2, through="G4", now=when).record.decision == "no_go"
+    c.gates.link_evidence(V2, eval=store_eval(c, comparison_body(delta_low=0.02)))
     mrm = as_actor(c, "mia", "model_risk")
-    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1})
-    mrm.add_exception(V2, ["low-cves-planned"], reason="patch planned", expires="7d", now=when)
+    c.gates.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1})
+    mrm.gates.add_exception(
+        V2, ["low-cves-planned"], reason="patch planned", expires="7d", now=when
+    )
     mrm.close()
-    c.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1, "ci_tests_failed": 3})
-    report = c.verify_audit()
+    c.gates.add_evidence(V2, "ci", {**CI_OK, "ci_unplanned_low_cves": 1, "ci_tests_failed": 3})
+    report = c.audit.verify()
     assert report.ok, report.record_problems
     return c
 

@@ -62,8 +62,8 @@ def data(project: Path) -> Path:
 
 def test_clean_sample_passes_and_run_is_stored(client: Client, data: Path) -> None:
     """A same-distribution sample: no finding; the run and its card are audited evidence."""
-    before = client.verify_audit().entries
-    outcome = client.validate(
+    before = client.audit.verify().entries
+    outcome = client.data.validate(
         data / "same.parquet",
         spec=data / "spec.yaml",
         reference=data / "reference.parquet",
@@ -72,25 +72,25 @@ def test_clean_sample_passes_and_run_is_stored(client: Client, data: Path) -> No
     )
     assert outcome.findings == []
     assert outcome.run.passed
-    stored = client.validation_run(outcome.run.run_id)
+    stored = client.data.run(outcome.run.run_id)
     assert stored.card["passed"] is True
     assert "Distribution" in outcome.markdown or "drift" in outcome.markdown.lower()
     with client.ctx.store.read() as tx:
         actions = [e.action for e in tx.iter_audit()][before:]
     assert actions.count("profile.store") == 2
     assert actions[-1] == "validation.run"
-    assert client.verify_audit().ok
+    assert client.audit.verify().ok
 
 
 def test_reference_profile_is_computed_once(client: Client, data: Path) -> None:
     """V4: validating several candidates against one reference profiles it once."""
-    first = client.validate(
+    first = client.data.validate(
         data / "same.parquet",
         spec=data / "spec.yaml",
         reference=data / "reference.parquet",
         as_of=AS_OF,
     )
-    second = client.validate(
+    second = client.data.validate(
         data / "drifted.parquet",
         spec=data / "spec.yaml",
         reference=data / "reference.parquet",
@@ -125,7 +125,7 @@ def test_registered_datasets_and_feature_view_spec(
             artifact: {file}
         """,
         )
-        client.register(data / f"{name}.yaml")
+        client.registry.register(data / f"{name}.yaml")
     write(
         "fv.yaml",
         """
@@ -142,14 +142,12 @@ def test_registered_datasets_and_feature_view_spec(
         validation_spec: spec.yaml
     """,
     )
-    client.register(data / "fv.yaml")
-    outcome = client.validate("dataset/CUR:1", spec="fv:1", reference="REF:1", as_of=AS_OF)
+    client.registry.register(data / "fv.yaml")
+    outcome = client.data.validate("dataset/CUR:1", spec="fv:1", reference="REF:1", as_of=AS_OF)
     assert outcome.run.current == "dataset/CUR:1"
     assert outcome.run.reference == "dataset/REF:1"
     assert outcome.run.feature_view == "feature_view/fv:1"
-    assert [r.run_id for r in client.validation_runs(current="dataset/CUR:1")] == [
-        outcome.run.run_id
-    ]
+    assert [r.run_id for r in client.data.runs(current="dataset/CUR:1")] == [outcome.run.run_id]
 
 
 def test_feature_view_with_a_bad_spec_is_refused(
@@ -173,11 +171,11 @@ def test_feature_view_with_a_bad_spec_is_refused(
         validation_spec: bad-spec.yaml
     """,
     )
-    entries = client.verify_audit().entries
+    entries = client.audit.verify().entries
     with pytest.raises(AirelError) as info:
-        client.register(path)
+        client.registry.register(path)
     assert info.value.reason is Reason.SPEC_UNKNOWN_COLUMN
-    assert client.verify_audit().entries == entries
+    assert client.audit.verify().entries == entries
 
 
 def test_skew_against_a_serving_sample(client: Client, data: Path) -> None:
@@ -187,7 +185,7 @@ def test_skew_against_a_serving_sample(client: Client, data: Path) -> None:
     amount[::10] *= 1.21
     serving = cur.drop_columns(["y"]).set_column(2, "amount", [amount])
     pq.write_table(serving, data / "serving.parquet")
-    outcome = client.validate(
+    outcome = client.data.validate(
         data / "same.parquet",
         spec=data / "spec.yaml",
         serving=data / "serving.parquet",

@@ -120,7 +120,7 @@ def register_all(demo: Demo) -> None:
         (work / "specs").mkdir()
         for i, (kind, spec) in enumerate(specs(work)):
             path = dump(work / "specs" / f"{i:02d}-{kind}-{spec['name']}.yaml", spec)
-            c = client.register(path, kind=kind, base_dir=work).component
+            c = client.registry.register(path, kind=kind, base_dir=work).component
             art = f" (artifact {c.artifact.size:,} B into the CAS)" if c.artifact else ""
             ref = f"{c.name}:{c.version}"
             demo.step(
@@ -130,8 +130,12 @@ def register_all(demo: Demo) -> None:
                 ("component", "show", c.kind.value, ref),
                 show=False,
             )
-        client.set_alias("model", "fraud-score", "production", "1.0.0", reason="in production")
-        client.set_alias("model", "fraud-score", "candidate", "2.0.0", reason="CT candidate")
+        client.registry.set_alias(
+            "model", "fraud-score", "production", "1.0.0", reason="in production"
+        )
+        client.registry.set_alias(
+            "model", "fraud-score", "candidate", "2.0.0", reason="CT candidate"
+        )
     finally:
         client.close()
     demo.step(

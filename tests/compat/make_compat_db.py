@@ -67,15 +67,15 @@ def build(out: Path) -> None:
             for name, text in SPECS.items():
                 (root / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
             for name in ("policy-1.yaml", "policy-2.yaml", "prompt.yaml"):
-                client.register(root / name, base_dir=root)
-            client.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
-            client.set_alias(
+                client.registry.register(root / name, base_dir=root)
+            client.registry.set_alias("policy", "fraud-threshold-policy", "production", "1.0")
+            client.registry.set_alias(
                 "policy", "fraud-threshold-policy", "production", "1.1", reason="tighten"
             )
-            client.create_bundle(
+            client.bundles.create(
                 root / "release.yaml", freeze=True, allow_incomplete="compat fixture"
             )
-            assert client.verify_audit().ok
+            assert client.audit.verify().ok
         # Every connection is closed, so the WAL is checkpointed; write one compact file.
         out.unlink(missing_ok=True)
         conn = sqlite3.connect(db)

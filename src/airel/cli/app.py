@@ -234,7 +234,7 @@ def client() -> Client:
 def require_release(release: str | None) -> None:
     """``--release``: refuse an unknown release before any work is done."""
     if release is not None:
-        client().bundle(release)
+        client().bundles.get(release)
 
 
 def link_to_release(
@@ -242,7 +242,7 @@ def link_to_release(
 ) -> None:
     """``--release``: link the stored eval record or validation run as the release's evidence."""
     if release is not None:
-        client().link_evidence(release, eval=eval, validation=validation)
+        client().gates.link_evidence(release, eval=eval, validation=validation)
 
 
 def say_linked(release: str | None) -> None:

@@ -50,7 +50,7 @@ def config_show(as_json: JsonOpt = False) -> int:
     seed = {name: sorted(r.value for r in roles) for name, roles in settings.identities.items()}
     grants: dict[str, list[str]] = {}
     try:
-        for g in c.role_grants():
+        for g in c.identity.role_grants():
             grants.setdefault(g.identity, []).append(g.role.value)
     except StoreError:  # no usable store yet (`config show` works before `init`)
         pass
@@ -102,7 +102,7 @@ def artifact_verify(
 ) -> int:
     """Re-hash stored artifacts; exit 1 on any mismatch or missing blob. Also reports the
     staging files interrupted ingests left (count, bytes; removed by `airel artifact gc`)."""
-    report = client().artifact_report(digest)
+    report = client().registry.artifact_report(digest)
     bad = report.bad
     if as_json:
         output.emit_json(
@@ -129,7 +129,7 @@ def artifact_verify(
 def artifact_gc(as_json: JsonOpt = False) -> int:
     """Remove the staging files interrupted ingests left (never a running ingest's); exit 1
     if a stale one could not be removed."""
-    report = client().collect_staging()
+    report = client().registry.collect_staging()
     if as_json:
         output.emit_json(report)
     else:
@@ -146,7 +146,7 @@ def artifact_gc(as_json: JsonOpt = False) -> int:
 @command
 def artifact_list(as_json: JsonOpt = False) -> int:
     """Artifacts recorded in the store."""
-    refs = client().artifacts()
+    refs = client().registry.artifacts()
     if as_json:
         output.emit_json(refs)
     else:
@@ -176,9 +176,9 @@ def lineage(
     """What went into a release (upstream) or which releases used a component (downstream)."""
     direction = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
     if openlineage:
-        output.emit_json(client().openlineage(node, direction=direction))
+        output.emit_json(client().registry.openlineage(node, direction=direction))
         return output.EXIT_OK
-    graph = client().lineage(node, direction=direction, max_depth=depth)
+    graph = client().registry.lineage(node, direction=direction, max_depth=depth)
     if as_json:
         output.emit_json({**graph.model_dump(mode="json"), "releases": graph.releases()})
         return output.EXIT_OK

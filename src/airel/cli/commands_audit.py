@@ -33,7 +33,7 @@ def verify(
 
     Example: airel audit verify --checkpoint /secure/airel-head.json --public-key audit.pub
     """
-    report = client().verify_audit(
+    report = client().audit.verify(
         checkpoint=checkpoint, public_key=public_key, records=not chain_only
     )
     if as_json:
@@ -59,7 +59,7 @@ def checkpoint(
     as_json: JsonOpt = False,
 ) -> int:
     """Sign the current chain head; keep the file outside the database."""
-    data = client().checkpoint(key, out)
+    data = client().audit.checkpoint(key, out)
     if as_json:
         output.emit_json(data)
     else:

@@ -141,7 +141,7 @@ def create(
     if not freeze:
         if allow_incomplete is not None:
             raise typer.BadParameter("--allow-incomplete applies to --freeze only")
-        drafted = client().create_bundle(spec, expected_version=expected_version, dry_run=dry_run)
+        drafted = client().bundles.create(spec, expected_version=expected_version, dry_run=dry_run)
         if as_json:
             output.emit_json(
                 {
@@ -167,7 +167,7 @@ def create(
     if expected_version is not None:
         raise typer.BadParameter("--expected-version names a draft: use `airel bundle freeze`")
     with _show_refusal(as_json):
-        result = client().create_bundle(
+        result = client().bundles.create(
             spec, freeze=True, allow_incomplete=allow_incomplete, dry_run=dry_run
         )
     _show_frozen(result.bundle, result.completeness, result.created, result.dry_run, as_json)
@@ -188,7 +188,7 @@ def freeze(
     draft. Refused (exit 1, nothing written) while completeness fails unless
     --allow-incomplete says why. An already frozen release is a no-op."""
     with _show_refusal(as_json):
-        result = client().freeze_bundle(
+        result = client().bundles.freeze(
             release_id,
             allow_incomplete=allow_incomplete,
             expected_version=expected_version,
@@ -235,7 +235,7 @@ def check(
 ) -> int:
     """Parse and check a bundle file offline (no store): exit 2 if malformed, 1 if
     incomplete for its tier as written, 0 otherwise."""
-    parsed, report = client().check_bundle(spec)
+    parsed, report = client().bundles.check_file(spec)
     if as_json:
         output.emit_json(
             {
@@ -253,7 +253,7 @@ def check(
 @command
 def show(release_id: str, as_json: JsonOpt = False) -> int:
     """Show a release — frozen bundle or draft — and its completeness."""
-    found = client().bundle_view(release_id)
+    found = client().bundles.view(release_id)
     if as_json:
         output.emit_json(
             {
@@ -282,7 +282,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> int:
     """List releases — frozen bundles and drafts — oldest first."""
-    found = client().bundle_listing(use_case_id=use_case, state=state)
+    found = client().bundles.listing(use_case_id=use_case, state=state)
     if as_json:
         output.emit_json([{"state": _state(b), **output.to_jsonable(b)} for b in found])
         return output.EXIT_OK
@@ -319,7 +319,7 @@ def diff(
     as_json: JsonOpt = False,
 ) -> int:
     """What changed between two releases, component by component (B4)."""
-    changes = client().diff_bundles(old, new)
+    changes = client().bundles.diff(old, new)
     if as_json:
         output.emit_json({"old": old, "new": new, "changes": changes})
         return output.EXIT_OK
@@ -335,7 +335,7 @@ def diff(
 @command
 def verify(release_id: str, as_json: JsonOpt = False) -> int:
     """Recompute the bundle digest and re-hash every pinned artifact; exit 1 on a mismatch."""
-    check = client().verify_bundle(release_id)
+    check = client().bundles.verify(release_id)
     if as_json:
         output.emit_json(check)
     elif check.ok:
@@ -349,7 +349,7 @@ def verify(release_id: str, as_json: JsonOpt = False) -> int:
 @command
 def repro(release_id: str, as_json: JsonOpt = False) -> int:
     """The §7.2 reproducibility report (R8): each item present, partial or missing."""
-    report = client().reproducibility(release_id)
+    report = client().bundles.reproducibility(release_id)
     if as_json:
         output.emit_json(report)
     else:

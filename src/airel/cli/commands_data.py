@@ -53,7 +53,7 @@ def profile(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total or None)
 
-        prof, record, computed = client().profile(
+        prof, record, computed = client().data.profile(
             source, label=label, reference_time=prediction_time, on_progress=tick
         )
     if as_json:
@@ -129,7 +129,7 @@ def validate(
                 tasks[role] = bar.add_task(f"profiling {role}", total=total or None)
             bar.update(tasks[role], completed=done, total=total or None)
 
-        outcome = client().validate(
+        outcome = client().data.validate(
             current,
             spec=spec,
             reference=reference,
@@ -173,7 +173,7 @@ def show(
     """A stored validation run and its §8.3 card."""
     from airel.domain.data.validation_card import render_markdown  # noqa: PLC0415 (SciPy, on use)
 
-    run = client().validation_run(run_id)
+    run = client().data.run(run_id)
     if as_json:
         output.emit_json(run)
     elif markdown:
@@ -187,7 +187,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> int:
     """Stored validation runs, oldest first."""
-    runs = client().validation_runs(current=current)
+    runs = client().data.runs(current=current)
     if as_json:
         output.emit_json(
             [{k: v for k, v in r.model_dump(mode="json").items() if k != "card"} for r in runs]

@@ -74,7 +74,7 @@ def compare(
     fails or is inconclusive, or on any critical failure (LLM suites: also on any candidate
     error or timeout). With --release, the comparison is linked as G4 evidence."""
     require_release(release)
-    outcome = client().eval_compare(
+    outcome = client().evals.compare(
         suite,
         baseline=baseline,
         candidate=candidate,
@@ -137,7 +137,7 @@ def run(
     evaluator error, or a hard threshold not passed. With --release, the run is linked as G4
     evidence."""
     require_release(release)
-    outcome = client().eval_run(
+    outcome = client().evals.run(
         suite,
         target=target,
         label=label,
@@ -191,7 +191,7 @@ def rejudge(
     (unparseable, or its judge call failed), as `eval run` does; 2 for an unknown record or one
     without judge verdicts. Example: airel eval rejudge "$(airel eval list --json | jq -r
     '.[-1].record_id')" --json"""
-    judged = client().eval_rejudge(record_id)
+    judged = client().evals.rejudge(record_id)
     summary = {name: _rejudged(items) for name, items in judged.items()}
     errored = sum(s["errored"] for s in summary.values())
     if as_json:
@@ -215,7 +215,7 @@ def rejudge(
 @command
 def report(record_id: str, as_json: JsonOpt = False) -> int:
     """The stored report: the §8.4 report of a comparison, the summary of a run."""
-    record = client().eval_record(record_id)
+    record = client().evals.record(record_id)
     if as_json:
         output.emit_json(record)
     else:
@@ -226,7 +226,7 @@ def report(record_id: str, as_json: JsonOpt = False) -> int:
 @command
 def list_(as_json: JsonOpt = False) -> int:
     """Stored eval records, oldest first."""
-    records = client().eval_records()
+    records = client().evals.records()
     if as_json:
         output.emit_json(
             [

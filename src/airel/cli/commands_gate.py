@@ -21,7 +21,7 @@ from airel.domain.gate.stack import Conditions
 from airel.errors import Reason, ValidationError
 
 if TYPE_CHECKING:
-    from airel.client_gates import Waived
+    from airel.sdk.gates import Waived
 
 gate_app = typer.Typer(help="Release gates G0-G9: check, explain, memo.", no_args_is_help=True)
 
@@ -184,7 +184,7 @@ def check(
     evidence returns the stored decision (`created: false`) and writes nothing.
 
     Example: airel gate check FRAUD-SCORING-2026-002 --through G4 --json"""
-    checked = client().gate_check(release_id, through=through, policy=policy, now=_at(at))
+    checked = client().gates.check(release_id, through=through, policy=policy, now=_at(at))
     record = checked.record
     if as_json:
         output.emit_json(
@@ -219,8 +219,8 @@ def explain(
 ) -> int:
     """A stored decision with the facts and evidence it read (exit 1 if --recheck differs)."""
     c = client()
-    record = c.gate_decision(ident)
-    again = c.gate_recheck(record.decision_id) if recheck else None
+    record = c.gates.decision(ident)
+    again = c.gates.recheck(record.decision_id) if recheck else None
     if as_json:
         output.emit_json({**record.body, **({"recheck": again} if again else {})})
     else:
@@ -269,12 +269,12 @@ def memo(
 ) -> int:
     """The §8.1 release gate memo of a stored decision (Markdown to stdout by default)."""
     c = client()
-    markdown = c.gate_memo(ident)
+    markdown = c.gates.memo(ident)
     if out is not None:
         out.write_text(markdown, encoding="utf-8")
         output.ok(f"memo written to {out}")
     if html is not None:
-        html.write_text(c.gate_memo(ident, html=True), encoding="utf-8")
+        html.write_text(c.gates.memo(ident, html=True), encoding="utf-8")
         output.ok(f"HTML memo written to {html}")
     if out is None and html is None:
         output.out.print(markdown, markup=False)
@@ -287,7 +287,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> int:
     """Stored gate decisions, oldest first."""
-    records = client().gate_decisions(release_id)
+    records = client().gates.decisions(release_id)
     if as_json:
         output.emit_json(
             [{k: v for k, v in r.model_dump().items() if k != "body"} for r in records]
@@ -367,7 +367,7 @@ def except_(
     Example: airel gate except REL-1 --rule feature-freshness --reason "backfill running"
     --expires 7d --segment "SME cards"
     """
-    waived = client().add_exception(
+    waived = client().gates.add_exception(
         release_id,
         rule,
         reason=reason,
@@ -406,7 +406,7 @@ def accept_risk(
 
     Example: airel accept-risk REL-1 --rule security-findings --reason "internal only"
     --control "WAF rule 1142" --segment "staff pilot" --expires 14d"""
-    waived = client().accept_risk(
+    waived = client().gates.accept_risk(
         release_id,
         rule,
         reason=reason,
@@ -461,13 +461,13 @@ def approve(
                 "give --signed DOC or --sign-with KEY, not both",
                 fix="--signed presents a statement that is signed already",
             )
-        approval = c.present_signed_approval(signed, release_id=release_id, role=role)
+        approval = c.gates.present_signed_approval(signed, release_id=release_id, role=role)
     elif role is None:
         raise ValidationError(
             Reason.MISSING_FIELD, "give --role (or --signed FILE)", fix="--role model_risk"
         )
     else:
-        approval = c.approve(
+        approval = c.gates.approve(
             release_id,
             role,
             expires=expires,

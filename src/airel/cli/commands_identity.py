@@ -38,7 +38,7 @@ def role_grant(identity: IdentityArg, role: RoleArg, as_json: JsonOpt = False) -
     you are not an administrator.
 
     Example: airel role grant lena-vos compliance"""
-    grant = client().grant_role(identity, role)
+    grant = client().identity.grant_role(identity, role)
     if as_json:
         output.emit_json(grant)
     else:
@@ -50,7 +50,7 @@ def role_grant(identity: IdentityArg, role: RoleArg, as_json: JsonOpt = False) -
 def role_revoke(identity: IdentityArg, role: RoleArg, as_json: JsonOpt = False) -> int:
     """Revoke a role (admin only; audited). The last administrator cannot be revoked
     (LAST_ADMIN)."""
-    grant = client().revoke_role(identity, role)
+    grant = client().identity.revoke_role(identity, role)
     if as_json:
         output.emit_json(grant)
     else:
@@ -66,7 +66,7 @@ def role_list(
     as_json: JsonOpt = False,
 ) -> int:
     """Role grants in the store: the only source of roles once the store exists."""
-    grants = client().role_grants(identity=identity, role=role, include_revoked=revoked)
+    grants = client().identity.role_grants(identity=identity, role=role, include_revoked=revoked)
     if as_json:
         output.emit_json(grants)
     else:
@@ -83,7 +83,7 @@ def key_generate(
 ) -> int:
     """Create an Ed25519 private key for signing approvals (never overwrites a file) and
     print its public key, for an administrator to register (`airel key register`)."""
-    public = client().generate_signing_key(out)
+    public = client().identity.generate_signing_key(out)
     if as_json:
         output.emit_json({"private_key": str(out), "public_key": public})
     else:
@@ -109,7 +109,7 @@ def key_register(
     with it count for that identity from now on.
 
     Example: airel key register lena-vos lena.pub"""
-    key = client().register_key(identity, public_key)
+    key = client().identity.register_key(identity, public_key)
     if as_json:
         output.emit_json(key)
     else:
@@ -123,7 +123,7 @@ def key_list(
     as_json: JsonOpt = False,
 ) -> int:
     """Registered signing keys, revoked ones included."""
-    keys = client().signing_keys(identity)
+    keys = client().identity.signing_keys(identity)
     if as_json:
         output.emit_json(keys)
     else:
@@ -139,7 +139,7 @@ def key_revoke(
     as_json: JsonOpt = False,
 ) -> int:
     """Revoke a signing key (admin only; audited): statements signed with it are refused."""
-    key = client().revoke_key(key_id)
+    key = client().identity.revoke_key(key_id)
     if as_json:
         output.emit_json(key)
     else:
@@ -176,7 +176,7 @@ def approval_sign(
             Reason.INVALID_VALUE, f"{out} already exists", fix="choose another --out file"
         )
     c = client()
-    document = c.sign_approval(
+    document = c.gates.sign_approval(
         key,
         release_id=release_id,
         bundle_digest=bundle_digest,

@@ -30,7 +30,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> int:
     """A gate policy after ``extends``: tiers and rules."""
-    loaded = client().policy(ref)
+    loaded = client().gates.policy(ref)
     policy = loaded.policy
     if as_json:
         output.emit_json({"ref": loaded.ref, "digest": policy.digest, "document": loaded.merged})
@@ -80,7 +80,7 @@ def diff(
     as_json: JsonOpt = False,
 ) -> int:
     """Rules added, removed and changed, tiers changed, and a unified diff."""
-    result = client().diff_policies(old, new)
+    result = client().gates.diff_policies(old, new)
     if as_json:
         output.emit_json(result)
         return output.EXIT_OK
@@ -103,7 +103,7 @@ def check(
     as_json: JsonOpt = False,
 ) -> int:
     """Parse and check a policy file; exit 2 listing every problem."""
-    loaded = client().check_policy_file(path)
+    loaded = client().gates.check_policy_file(path)
     policy = loaded.policy
     if as_json:
         output.emit_json({"ok": True, "ref": policy.ref, "digest": policy.digest})
@@ -115,7 +115,7 @@ def check(
 @command
 def metrics(as_json: JsonOpt = False) -> int:
     """Every metric gate rules may read: type, evidence kind, meaning."""
-    defs = client().policy_metrics()
+    defs = client().gates.policy_metrics()
     if as_json:
         output.emit_json([{"name": m.name, "type": m.type, "source": m.source} for m in defs])
     else:
@@ -158,7 +158,9 @@ def add(
 ) -> int:
     """Record attested metrics for a release (nothing is written on a bad metric)."""
     values = dict(_typed(m) for m in metric or [])
-    attestation = client().add_evidence(release_id, kind, values, status=status, source=source)
+    attestation = client().gates.add_evidence(
+        release_id, kind, values, status=status, source=source
+    )
     if as_json:
         output.emit_json(attestation)
     else:
@@ -176,7 +178,7 @@ def link(
     as_json: JsonOpt = False,
 ) -> int:
     """Count a stored eval record or validation run as evidence for the release."""
-    result = client().link_evidence(release_id, eval=eval_id, validation=validation_id)
+    result = client().gates.link_evidence(release_id, eval=eval_id, validation=validation_id)
     if as_json:
         output.emit_json(result)
     else:
@@ -190,7 +192,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> int:
     """Evidence links, attestations, approvals and waivers of a release."""
-    found = client().evidence(release_id)
+    found = client().gates.evidence(release_id)
     if as_json:
         output.emit_json(found)
         return output.EXIT_OK

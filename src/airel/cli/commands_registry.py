@@ -42,7 +42,7 @@ def register(
 ) -> int:
     """Register a component version from its spec; artifacts are hashed into the CAS."""
     if as_json:
-        result = client().register(spec, kind=kind, base_dir=base_dir)
+        result = client().registry.register(spec, kind=kind, base_dir=base_dir)
     else:
         with Progress(
             "[progress.description]{task.description}",
@@ -53,7 +53,7 @@ def register(
             console=output.err,
         ) as progress:
             task = progress.add_task(f"hashing {spec.name}", total=None)
-            result = client().register(
+            result = client().registry.register(
                 spec,
                 kind=kind,
                 base_dir=base_dir,
@@ -75,7 +75,7 @@ def component_show(
     as_json: JsonOpt = False,
 ) -> int:
     """Show one component version with all its fields."""
-    component = client().component(kind, ref)
+    component = client().registry.component(kind, ref)
     if as_json:
         output.emit_json(component)
     else:
@@ -93,7 +93,7 @@ def component_list(
     as_json: JsonOpt = False,
 ) -> int:
     """List registered component versions."""
-    found = client().components(kind)
+    found = client().registry.components(kind)
     if as_json:
         output.emit_json(found)
     else:
@@ -114,7 +114,7 @@ def component_diff(
     as_json: JsonOpt = False,
 ) -> int:
     """Field changes between two versions, and a unified diff of prompt/policy text (R4)."""
-    diff = client().diff_versions(kind, name, old, new)
+    diff = client().registry.diff(kind, name, old, new)
     if as_json:
         output.emit_json(diff)
         return output.EXIT_OK
@@ -143,7 +143,7 @@ def alias_set(
     as_json: JsonOpt = False,
 ) -> int:
     """Point name@alias at a registered version; the move is kept in the alias history."""
-    result, moved = client().set_alias(
+    result, moved = client().registry.set_alias(
         kind, name, alias, version, expected_row_version=expect, reason=reason
     )
     if as_json:
@@ -157,7 +157,7 @@ def alias_set(
 @command
 def alias_history(kind: KindArg, name: str, alias: str, as_json: JsonOpt = False) -> int:
     """Every move of an alias, oldest first."""
-    history = client().alias_history(kind, name, alias)
+    history = client().registry.alias_history(kind, name, alias)
     if as_json:
         output.emit_json(history)
     else:

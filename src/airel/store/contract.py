@@ -170,6 +170,10 @@ class ReadTx(Protocol):
         """Every key the audit index names for a table, with its latest entry, in batches."""
         ...
 
+    def count_audited_keys(self, table: RecordTable) -> int:
+        """How many distinct keys of ``table`` the audit index names."""
+        ...
+
     def live_keys(self, table: RecordTable, keys: Sequence[str]) -> set[str]:
         """Which keys name a live row."""
         ...

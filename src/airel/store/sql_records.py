@@ -146,15 +146,34 @@ class RecordReads:
         if chunk:
             yield chunk
 
+    def count_audited_keys(self, table: RecordTable) -> int:
+        """How many distinct keys of ``table`` the index names (one index range count)."""
+        c = t.audit_records.c
+        query = sa.select(sa.func.count(sa.distinct(c.record_key))).where(
+            c.table_name == table.value
+        )
+        return int(self.conn.execute(query).scalar_one())
+
     def live_keys(self, table: RecordTable, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` name a live row of ``table``."""
+        """Which of ``keys`` name a live row of ``table``.
+
+        Looked up by primary key: ``col IN (...)`` for a one-column key, and an ``OR`` of
+        key equalities for a composite one (SQLite does not use the primary-key index for a
+        row-value ``IN``: every batch would scan the table)."""
         tbl = TABLES[table]
         cols = _pk(tbl)
         found: set[str] = set()
-        tuples = [tuple(json.loads(k)) for k in keys]
-        for i in range(0, len(tuples), 500):
-            part = [_typed(cols, k) for k in tuples[i : i + 500]]
-            query = sa.select(*cols).where(sa.tuple_(*cols).in_(part))
+        tuples = [_typed(cols, tuple(json.loads(k))) for k in keys]
+        for i in range(0, len(tuples), 200):
+            part = tuples[i : i + 200]
+            where: sa.ColumnElement[bool]
+            if len(cols) == 1:
+                where = cols[0].in_([k[0] for k in part])
+            else:
+                where = sa.or_(
+                    *(sa.and_(*(c == v for c, v in zip(cols, k, strict=True))) for k in part)
+                )
+            query = sa.select(*cols).where(where)
             found.update(record_key(list(r)) for r in self.conn.execute(query))
         return found
 

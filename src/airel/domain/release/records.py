@@ -64,10 +64,30 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_SAFE_INT = 2**53  # integers JSON and RFC 8785 write alike
+_PLAIN_TYPES = frozenset({type(None), bool, int, str})  # stored as they are
+
+
 def row_digest(table: str, row: Mapping[str, Any]) -> str:
-    """The content digest of one stored row: every column, as stored."""
-    payload = {"table": table, "row": {k: _plain(v) for k, v in sorted(row.items())}}
-    return DIGEST_PREFIX + hashlib.sha256(fast_canonical_bytes(payload)).hexdigest()
+    """The content digest of one stored row: every column, as stored.
+
+    The bytes are RFC 8785 (:func:`~airel.domain.kernel.canonical.fast_canonical_bytes`). A
+    row's values are flat (None, booleans, integers, text) and its column names ASCII, so
+    ``json.dumps`` gives those bytes directly unless an integer is too large for a double;
+    ``audit verify`` re-hashes every live row, so this path is the hot one.
+    """
+    plain = {k: v if type(v) in _PLAIN_TYPES else _plain(v) for k, v in row.items()}
+    payload = {"table": table, "row": plain}
+    if all(type(v) is not int or -_SAFE_INT < v < _SAFE_INT for v in plain.values()):
+        try:
+            data = json.dumps(
+                payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the RFC 8785 encoder reports it
+            data = fast_canonical_bytes(payload)
+    else:
+        data = fast_canonical_bytes(payload)
+    return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,36 @@
-"""The identity part of the SDK (issue 18, G6): role grants and signing keys, mixed into
-:class:`airel.Client`. Each method is one service call; changes need the ``admin`` role."""
+"""Role grants and signing keys, changed by administrators (``airel role``, ``key``).
+
+A facet of :class:`airel.Client` (``client.identity``), loaded when first used; each method is one
+service call with its arguments translated.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from pathlib import Path
 
 from airel.adapters import signing
+from airel.config import Settings
 from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+from airel.runtime import Runtime
 from airel.services.gate import identities
 from airel.services.kernel.context import Context
 
 
-class IdentityClient(ABC):
-    """SDK methods for roles and keys; :class:`airel.Client` provides ``ctx``."""
+class Identity:
+    """The ``client.identity`` facet (see the module docstring)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
 
     @property
-    @abstractmethod
     def ctx(self) -> Context:
-        """The service context (provided by :class:`airel.Client`)."""
+        """The service context (opens the store on first use)."""
+        return self._runtime.context()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this client runs with."""
+        return self._runtime.settings
 
     def role_grants(
         self,

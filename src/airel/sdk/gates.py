@@ -1,13 +1,12 @@
-"""The release-gate part of the SDK (issue 5), mixed into :class:`airel.Client`.
+"""Release gates: decisions, memos, approvals, waivers, evidence and policies (``airel gate``,
+``approve``, ``accept-risk``, ``evidence``, ``policy``).
 
-Gates, decisions, approvals, waivers, attestations and policies: each method is one service
-call with its arguments translated (strings to enums, files to documents). Kept apart from
-``client.py`` by responsibility so both stay small.
+A facet of :class:`airel.Client` (``client.gates``), loaded when first used; each method is one
+service call with its arguments translated.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from airel.domain.gate.stack import Conditions, GateId
 from airel.domain.kernel.roles import Role
 from airel.domain.kernel.validation import parse_record
 from airel.errors import InputError, Reason, ValidationError
+from airel.runtime import Runtime
 from airel.services.gate import approvals as gate_approvals
 from airel.services.gate import decisions as gates
 from airel.services.gate import evidence as gate_evidence
@@ -38,7 +38,7 @@ from airel.services.kernel.context import Context
 Expiry = str | datetime | timedelta | None
 
 
-__all__ = ["GateClient", "Waived"]
+__all__ = ["Gates", "Waived"]
 
 
 def _gate(value: GateId | str | None) -> GateId | None:
@@ -58,18 +58,23 @@ def _scope(scope: Conditions | Mapping[str, Any] | None) -> Conditions | None:
     return parse_record(Conditions, scope, source="scope")
 
 
-class GateClient(ABC):
-    """SDK methods for release gates; :class:`airel.Client` provides ``ctx`` and settings."""
+class Gates:
+    """The ``client.gates`` facet (see the module docstring)."""
 
-    settings: Settings
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
 
     @property
-    @abstractmethod
     def ctx(self) -> Context:
-        """The service context (provided by :class:`airel.Client`)."""
+        """The service context (opens the store on first use)."""
+        return self._runtime.context()
 
-    # -- gates and decisions --
-    def gate_check(
+    @property
+    def settings(self) -> Settings:
+        """The settings this client runs with."""
+        return self._runtime.settings
+
+    def check(
         self,
         release_id: str,
         *,
@@ -81,7 +86,7 @@ class GateClient(ABC):
         store the decision."""
         return gates.check(self.ctx, release_id, through=_gate(through), policy_ref=policy, now=now)
 
-    def gate_preview(
+    def preview(
         self,
         release_id: str,
         *,
@@ -94,24 +99,23 @@ class GateClient(ABC):
             self.ctx, release_id, through=_gate(through), policy_ref=policy, now=now
         )
 
-    def gate_decision(self, release_or_decision: str) -> DecisionRecord:
+    def decision(self, release_or_decision: str) -> DecisionRecord:
         """A stored decision by id, or the latest decision of a release."""
         return gates.explain(self.ctx, release_or_decision)
 
-    def gate_recheck(self, release_or_decision: str) -> Recheck:
+    def recheck(self, release_or_decision: str) -> Recheck:
         """Re-run the engine on a stored decision's inputs: is it reproduced exactly?"""
         return gates.recheck(self.ctx, release_or_decision)
 
-    def gate_decisions(self, release_id: str | None = None) -> list[DecisionRecord]:
+    def decisions(self, release_id: str | None = None) -> list[DecisionRecord]:
         """Stored decisions, oldest first."""
         return gates.list_decisions(self.ctx, release_id)
 
-    def gate_memo(self, release_or_decision: str, *, html: bool = False) -> str:
+    def memo(self, release_or_decision: str, *, html: bool = False) -> str:
         """The §8.1 release gate memo of a stored decision, as Markdown or HTML."""
         body = gates.explain(self.ctx, release_or_decision).body
         return gate_memo.render_html(body) if html else gate_memo.render_markdown(body)
 
-    # -- approvals and waivers --
     def approve(
         self,
         release_id: str,
@@ -264,7 +268,6 @@ class GateClient(ABC):
         """Every exception and risk acceptance recorded for a release."""
         return gate_approvals.list_waivers(self.ctx, release_id)
 
-    # -- evidence --
     def add_evidence(
         self,
         release_id: str,
@@ -298,7 +301,6 @@ class GateClient(ABC):
         """The release's evidence links and attestations."""
         return gate_evidence.list_evidence(self.ctx, release_id)
 
-    # -- policies --
     def policy(self, ref: str | None = None) -> LoadedPolicy:
         """A gate policy by reference (default: the shipped ``airel-default:1.0``)."""
         return gate_policy.load_policy(self.ctx, ref)
