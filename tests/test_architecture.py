@@ -35,6 +35,25 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "airel.services",
         "airel.store.contract",
     ),
+    # Edges still to come (issues 12, 13), ruled now: the gateway sits in the request path, so
+    # it imports only the kernel, the promotion domain, errors and its adapters — never the
+    # services or the store; the API and the web UI translate, over the runtime and the SDK.
+    "gateway": (
+        "airel.gateway",
+        "airel.domain.kernel",
+        "airel.domain.promotion",
+        "airel.errors",
+        "airel.adapters",
+    ),
+    "api": ("airel.api", "airel.runtime", "airel.services", "airel.domain", "airel.errors"),
+    "web": (
+        "airel.web",
+        "airel.api",
+        "airel.runtime",
+        "airel.services",
+        "airel.domain",
+        "airel.errors",
+    ),
     "cli": (
         "airel.cli",
         "airel.client",

@@ -66,4 +66,4 @@ def test_a_facet_is_imported_only_when_used(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert loaded == ["airel.sdk.registry"]
+    assert loaded == ["airel.sdk.facet", "airel.sdk.registry"]

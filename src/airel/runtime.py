@@ -12,13 +12,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from airel.adapters.documents.parse import ParseLimits
+from airel.adapters.documents.parse import Document, ParseLimits
 from airel.adapters.files.blobs import BlobStore
 from airel.config import Settings
 from airel.domain.kernel.clock import Clock, SystemClock, stamp
 from airel.domain.kernel.roles import AuthMethod
 from airel.errors import Reason, StoreError
-from airel.services.data.validation import feature_spec_fields
 from airel.services.gate import identities
 from airel.services.gate.identities import StoreIdentities
 from airel.services.kernel.context import Context, Identity
@@ -29,6 +28,14 @@ from airel.store.sql import SqlStore
 __all__ = ["BASELINE_CHUNK", "Runtime"]
 
 BASELINE_CHUNK = 2_000  # records per audit.baseline entry
+
+
+def _feature_spec_fields(doc: Document) -> dict[str, Any]:
+    """The data context's feature-spec parser, imported when a feature view is registered
+    (it pulls in SciPy through the drift rules)."""
+    from airel.services.data.validation import feature_spec_fields  # noqa: PLC0415
+
+    return feature_spec_fields(doc)
 
 
 class Runtime:
@@ -91,7 +98,7 @@ class Runtime:
                 limits=ParseLimits(max_bytes=self.settings.max_document_bytes),
                 auth=self._auth,
                 clock=self._clock,
-                parsers={"feature_spec": feature_spec_fields},
+                parsers={"feature_spec": _feature_spec_fields},
             )
         return self._ctx
 

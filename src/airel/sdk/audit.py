@@ -9,30 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airel.config import Settings
 from airel.domain.release.audit import ChainReport
-from airel.runtime import Runtime
-from airel.services.kernel.context import Context
+from airel.sdk.facet import Facet
 from airel.services.release import (
     audit,
 )
 
 
-class Audit:
+class Audit(Facet):
     """The ``client.audit`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     def verify(
         self,

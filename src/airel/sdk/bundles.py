@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Literal, overload
 
 from airel.adapters.documents.parse import ParseLimits
-from airel.config import Settings
 from airel.domain.release.bundle import (
     BundleDraft,
     BundleSpec,
@@ -21,8 +20,7 @@ from airel.domain.release.bundle import (
     FrozenBundle,
 )
 from airel.domain.release.completeness import CompletenessReport
-from airel.runtime import Runtime
-from airel.services.kernel.context import Context
+from airel.sdk.facet import Facet
 from airel.services.release import (
     bundle_drafts,
     bundles,
@@ -32,25 +30,12 @@ from airel.services.release.bundles import BundleCheck, Frozen
 from airel.services.release.reproducibility import ReproReport, reproducibility
 
 
-class Bundles:
+class Bundles(Facet):
     """The ``client.bundles`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
 
     def __call__(self, *, use_case_id: str | None = None) -> builtins.list[FrozenBundle]:
         """``client.bundles()``: the earlier flat name of :meth:`list`, kept working."""
         return self.list(use_case_id=use_case_id)
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     @overload
     def create(

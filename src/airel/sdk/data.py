@@ -11,30 +11,15 @@ from datetime import datetime
 from pathlib import Path
 
 from airel.adapters.arrow.engine import ProfileOptions
-from airel.config import Settings
 from airel.domain.data.evidence import ProfileRecord, ValidationRun
 from airel.domain.data.profile import Profile
-from airel.runtime import Runtime
+from airel.sdk.facet import Facet
 from airel.services.data import profiling, validation
 from airel.services.data.validation import ValidationOutcome
-from airel.services.kernel.context import Context
 
 
-class Data:
+class Data(Facet):
     """The ``client.data`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     def profile(
         self,

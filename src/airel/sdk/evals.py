@@ -10,35 +10,20 @@ from pathlib import Path
 
 from airel.adapters.eval.judge_auth import JudgeAuth
 from airel.adapters.eval.llm_judge import Judgement
-from airel.config import Settings
 from airel.domain.eval.record import EvalRecord
 from airel.domain.eval.suite import EvalTask
 from airel.errors import Reason, ValidationError
-from airel.runtime import Runtime
+from airel.sdk.facet import Facet
 from airel.services.eval import evaluation
 from airel.services.eval import single as eval_single
 from airel.services.eval.evaluation import EvalOutcome
 from airel.services.eval.llm import compare as eval_llm_compare
 from airel.services.eval.llm import run as eval_llm
 from airel.services.eval.llm.side import JudgeConfig
-from airel.services.kernel.context import Context
 
 
-class Evals:
+class Evals(Facet):
     """The ``client.evals`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     def compare(
         self,

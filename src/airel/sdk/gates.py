@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from airel.adapters.documents.parse import ParseLimits, load_document
-from airel.config import Settings
 from airel.domain.gate import memo as gate_memo
 from airel.domain.gate.approvals import Approval, Waiver
 from airel.domain.gate.decision import Decision
@@ -23,7 +22,7 @@ from airel.domain.gate.stack import Conditions, GateId
 from airel.domain.kernel.roles import Role
 from airel.domain.kernel.validation import parse_record
 from airel.errors import InputError, Reason, ValidationError
-from airel.runtime import Runtime
+from airel.sdk.facet import Facet
 from airel.services.gate import approvals as gate_approvals
 from airel.services.gate import decisions as gates
 from airel.services.gate import evidence as gate_evidence
@@ -33,7 +32,6 @@ from airel.services.gate.approvals import Waived
 from airel.services.gate.decisions import Checked, Recheck
 from airel.services.gate.evidence import ReleaseEvidence
 from airel.services.gate.policy import LoadedPolicy, PolicyDiff
-from airel.services.kernel.context import Context
 
 Expiry = str | datetime | timedelta | None
 
@@ -58,21 +56,8 @@ def _scope(scope: Conditions | Mapping[str, Any] | None) -> Conditions | None:
     return parse_record(Conditions, scope, source="scope")
 
 
-class Gates:
+class Gates(Facet):
     """The ``client.gates`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     def check(
         self,

@@ -9,28 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from airel.adapters import signing
-from airel.config import Settings
 from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
-from airel.runtime import Runtime
+from airel.sdk.facet import Facet
 from airel.services.gate import identities
-from airel.services.kernel.context import Context
 
 
-class Identity:
+class Identity(Facet):
     """The ``client.identity`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     def role_grants(
         self,

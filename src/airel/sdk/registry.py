@@ -11,13 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from airel.config import Settings
 from airel.domain.release.alias import Alias, AliasMove
 from airel.domain.release.artifact import ArtifactReport, BlobCheck, StagingReport
 from airel.domain.release.components import ComponentKind, ComponentVersion
 from airel.domain.release.lineage import Direction, LineageGraph
-from airel.runtime import Runtime
-from airel.services.kernel.context import Context
+from airel.sdk.facet import Facet
 from airel.services.release import (
     aliases,
     artifacts,
@@ -28,21 +26,8 @@ from airel.services.release import (
 from airel.services.release.components import Registered, VersionDiff
 
 
-class Registry:
+class Registry(Facet):
     """The ``client.registry`` facet (see the module docstring)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    @property
-    def ctx(self) -> Context:
-        """The service context (opens the store on first use)."""
-        return self._runtime.context()
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this client runs with."""
-        return self._runtime.settings
 
     def register(
         self,

@@ -7,21 +7,27 @@ upgrade leaves the schema as it was (on PostgreSQL; SQLite DDL is transactional 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from airel.errors import Reason, StoreError
 from airel.store.migrations import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported inside the functions that migrate or read the scripts: a store that is
+# at HEAD (every command but `init` / `db upgrade`) never loads it.
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config() -> Config:
     """A programmatic Alembic config pointing at airel's migrations."""
+    from alembic.config import Config  # noqa: PLC0415
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -29,12 +35,16 @@ def alembic_config() -> Config:
 
 def script_head() -> str:
     """The newest revision according to the migration scripts."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     return str(head)
 
 
 def _known_revisions() -> set[str]:
     """Every revision the migration scripts define."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
@@ -49,6 +59,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Upgrade to head; return (revision before, revision after)."""
+    from alembic import command  # noqa: PLC0415
+
     before = current_revision(engine)
     cfg = alembic_config()
     if before is not None and before not in _known_revisions():

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airel.adapters.arrow.probe import probe_files
 from airel.adapters.documents.parse import Document, load_document
 from airel.adapters.files.blobs import hash_file, tree_manifest
 from airel.domain.kernel.canonical import canonical_bytes, digest_bytes
@@ -203,6 +202,8 @@ def _read_shape(
 ) -> DataShape:
     """Read the artifact's footer / header and check the spec's declared rows and schema."""
     assert spec.artifact is not None
+    from airel.adapters.arrow.probe import probe_files  # noqa: PLC0415 (PyArrow, on use)
+
     shape = probe_files(files, directory=directory, label=spec.artifact)
     schema = spec.schema_ if isinstance(spec, DatasetSpec) else None
     problems = check_declared(shape, row_count=spec.row_count, schema=schema)
