@@ -30,8 +30,6 @@ def verify(
     """Verify every entry and link of the audit chain and re-hash every live record
     (bundles, components, aliases, evidence, approvals, waivers, decisions …) against the
     digest its audit entry recorded; exit 1 when anything is wrong.
-
-    Example: airel audit verify --checkpoint /secure/airel-head.json --public-key audit.pub
     """
     report = client().audit.verify(
         checkpoint=checkpoint, public_key=public_key, records=not chain_only

@@ -181,9 +181,7 @@ def check(
     that gate (also failing); `causes` name the root cause (e.g. a completeness code and its
     risk). The decision holds from `decided_at` until `valid_until` (the first approval,
     waiver, evidence-age or decision expiry): a re-check in that window with the same
-    evidence returns the stored decision (`created: false`) and writes nothing.
-
-    Example: airel gate check FRAUD-SCORING-2026-002 --through G4 --json"""
+    evidence returns the stored decision (`created: false`) and writes nothing."""
     checked = client().gates.check(release_id, through=through, policy=policy, now=_at(at))
     record = checked.record
     if as_json:
@@ -363,9 +361,6 @@ def except_(
     (WAIVER_NOT_NEEDED) or whose evidence is missing, stale, errored or inconclusive
     (WAIVER_CANNOT_COVER). The output says the decision before and after, and which rules
     still block when it does not clear the way (`still_blocking`).
-
-    Example: airel gate except REL-1 --rule feature-freshness --reason "backfill running"
-    --expires 7d --segment "SME cards"
     """
     waived = client().gates.add_exception(
         release_id,
@@ -402,10 +397,7 @@ def accept_risk(
     """Accept a residual hard risk the policy allows: scope, expiry, controls required.
 
     Refused like `gate except` when the rule passes or its evidence is not measured; the
-    output says the decision before and after and what still blocks.
-
-    Example: airel accept-risk REL-1 --rule security-findings --reason "internal only"
-    --control "WAF rule 1142" --segment "staff pilot" --expires 14d"""
+    output says the decision before and after and what still blocks."""
     waived = client().gates.accept_risk(
         release_id,
         rule,
@@ -449,9 +441,7 @@ def approve(
     DOC presents a statement signed offline. A signature that does not verify is refused
     (SIGNATURE_INVALID), so is a key not registered to the statement's identity before it
     was issued (KEY_NOT_REGISTERED), a revoked key (KEY_REVOKED) and a replay
-    (APPROVAL_REPLAYED); all exit 2.
-
-    Example: airel approve FRAUD-2026-002 --role model_risk --sign-with ~/.airel-key.pem"""
+    (APPROVAL_REPLAYED); all exit 2."""
     c = client()
     approval: Approval
     if signed is not None:

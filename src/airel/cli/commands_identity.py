@@ -35,9 +35,7 @@ def _grant_row(g: RoleGrant) -> tuple[str, str, str, str]:
 @command
 def role_grant(identity: IdentityArg, role: RoleArg, as_json: JsonOpt = False) -> int:
     """Grant a role to an identity (admin only; audited). Exit 2 with ROLE_NOT_HELD when
-    you are not an administrator.
-
-    Example: airel role grant lena-vos compliance"""
+    you are not an administrator."""
     grant = client().identity.grant_role(identity, role)
     if as_json:
         output.emit_json(grant)
@@ -106,9 +104,7 @@ def key_register(
     as_json: JsonOpt = False,
 ) -> int:
     """Register an identity's Ed25519 public key (admin only; audited): approvals signed
-    with it count for that identity from now on.
-
-    Example: airel key register lena-vos lena.pub"""
+    with it count for that identity from now on."""
     key = client().identity.register_key(identity, public_key)
     if as_json:
         output.emit_json(key)
@@ -167,10 +163,7 @@ def approval_sign(
 ) -> int:
     """Sign an approval statement offline (no store): release, bundle digest, role,
     identity, issue time, expiry, comment and a nonce, signed with Ed25519. Present it with
-    `airel approve RELEASE --signed FILE`.
-
-    Example: airel approval sign FRAUD-2026-002 --bundle-digest sha256:… --role compliance
-    --key lena.pem --expires 14d --out lena-approval.json"""
+    `airel approve RELEASE --signed FILE`."""
     if out.exists():
         raise InputError(
             Reason.INVALID_VALUE, f"{out} already exists", fix="choose another --out file"
