@@ -202,3 +202,25 @@ def test_contexts_import_along_the_dag(layer: str) -> None:
                 if target in CONTEXTS and target not in allowed:
                     bad.append(f"{path.relative_to(SRC)} imports {name}")
     assert not bad, "\n".join(bad)
+
+
+def test_the_store_contract_is_split_along_the_dag() -> None:
+    """One contract module per context (``store/contract/<context>.py``), each naming only
+    the domain of its own context and the contexts before it."""
+    root = SRC / "store" / "contract"
+    bad = []
+    for path in sorted(root.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        context = path.stem
+        assert context in CONTEXTS, f"store/contract/{path.name} is not a context"
+        allowed = {context, *CONTEXTS[context]}
+        for name in _imports(path):
+            parts = name.split(".")
+            if (
+                parts[:2] == ["airel", "domain"]
+                and parts[2] in CONTEXTS
+                and parts[2] not in allowed
+            ):
+                bad.append(f"store/contract/{path.name} imports {name}")
+    assert not bad, "\n".join(bad)

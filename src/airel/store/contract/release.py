@@ -1,24 +1,14 @@
-"""The Store contract: what services may ask of storage, and nothing about how.
+"""The store contract of the release context.
 
-Every mutation happens inside :meth:`Store.write`, which runs a function in ONE transaction
-that must also append to the audit chain; the implementation refuses to commit a mutation
-without an audit entry. Writers are serialised on the audit chain head (a hash chain has a
-total order anyway), and every row that can change carries a version for compare-and-set.
-A transaction that fails with a serialization failure or deadlock is retried from the start,
-which is why ``write`` takes a function rather than being a context manager.
+Components, aliases, bundles and drafts, lineage edges, artifacts, the audit chain and the records
+it binds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
-from airel.domain.data.evidence import ProfileRecord, ValidationRun
-from airel.domain.eval.record import EvalRecord
-from airel.domain.gate.approvals import Approval, Waiver
-from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink
-from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
 from airel.domain.release.alias import Alias, AliasMove
 from airel.domain.release.artifact import ArtifactRef
 from airel.domain.release.audit import AuditEntry
@@ -27,11 +17,9 @@ from airel.domain.release.components import ComponentKey, ComponentKind, Compone
 from airel.domain.release.lineage import Edge
 from airel.domain.release.records import RecordProblem, RecordRef, RecordTable
 
-T = TypeVar("T")
 
-
-class ReadTx(Protocol):
-    """Reads inside one consistent transaction."""
+class ReleaseReads(Protocol):
+    """Reads of the release context (see the module docstring)."""
 
     def store_id(self) -> str:
         """The random id given to this store at ``airel init`` (binds checkpoints to it)."""
@@ -91,63 +79,6 @@ class ReadTx(Protocol):
         """Every audit entry in seq order, streamed in batches."""
         ...
 
-    def get_profile(self, source_digest: str, options_key: str) -> ProfileRecord | None:
-        """The stored profile of some content under some options, if computed before."""
-        ...
-
-    def get_validation_run(self, run_id: str) -> ValidationRun | None: ...
-
-    def list_validation_runs(self, *, current: str | None = None) -> list[ValidationRun]:
-        """Runs, oldest first; optionally only those whose current dataset is ``current``."""
-        ...
-
-    def get_eval_record(self, record_id: str) -> EvalRecord | None: ...
-
-    def list_eval_records(self, *, kind: str | None = None) -> list[EvalRecord]:
-        """Eval runs and comparisons, oldest first."""
-        ...
-
-    # -- release gates --
-    def list_attestations(self, release_id: str) -> list[Attestation]:
-        """A release's attestations, oldest first."""
-        ...
-
-    def list_evidence_links(self, release_id: str) -> list[EvidenceLink]:
-        """Validation runs and eval records linked to a release, oldest link first."""
-        ...
-
-    def get_approval(self, approval_id: str) -> Approval | None: ...
-
-    def list_approvals(self, release_id: str) -> list[Approval]:
-        """Every approval presented for a release (valid or not), oldest first."""
-        ...
-
-    def list_waivers(self, release_id: str) -> list[Waiver]:
-        """Every exception and risk acceptance recorded for a release, oldest first."""
-        ...
-
-    def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
-
-    def list_decisions(
-        self, release_id: str | None = None, *, inputs_digest: str | None = None
-    ) -> list[DecisionRecord]:
-        """Stored gate decisions (optionally of one release), oldest first."""
-        ...
-
-    # -- identities: role grants and signing keys (issue 18) --
-    def list_role_grants(
-        self, identity: str | None = None, *, include_revoked: bool = False
-    ) -> list[RoleGrant]:
-        """Role grants (live ones unless ``include_revoked``), by identity and role."""
-        ...
-
-    def get_signing_key(self, key_id: str) -> SigningKey | None: ...
-
-    def list_signing_keys(self, identity: str | None = None) -> list[SigningKey]:
-        """Registered keys (revoked ones too), oldest first."""
-        ...
-
-    # -- records bound to the audit chain (issue 18) --
     def check_records(self, refs: Sequence[RecordRef]) -> list[RecordProblem]:
         """Re-hash the named records and match each to the entry that vouches for it."""
         ...
@@ -187,46 +118,14 @@ class ReadTx(Protocol):
         ...
 
 
-class WriteTx(ReadTx, Protocol):
-    """Reads plus mutations inside one serialised write transaction."""
+class ReleaseWrites(Protocol):
+    """Mutations of the release context (inside :meth:`Store.write`)."""
 
     def set_store_id(self, store_id: str) -> None:
         """Record the store's id once, at initialisation."""
         ...
 
     def insert_component(self, version: ComponentVersion) -> None: ...
-
-    def insert_profile(self, record: ProfileRecord) -> None: ...
-
-    def insert_validation_run(self, run: ValidationRun) -> None: ...
-
-    def insert_eval_record(self, record: EvalRecord) -> None: ...
-
-    def insert_attestation(self, attestation: Attestation) -> None: ...
-
-    def insert_evidence_link(self, link: EvidenceLink) -> None: ...
-
-    def insert_approval(self, approval: Approval) -> None:
-        """Record a sealed approval; a second use of its id raises APPROVAL_REPLAYED."""
-        ...
-
-    def insert_waiver(self, waiver: Waiver) -> None: ...
-
-    def insert_decision(self, record: DecisionRecord) -> None: ...
-
-    def grant_role(self, identity: str, role: GrantRole, *, at: str, by: str) -> RoleGrant:
-        """Grant a role (a revoked grant is granted anew); the caller checks it is not live."""
-        ...
-
-    def revoke_role(self, identity: str, role: GrantRole, *, at: str, by: str) -> RoleGrant:
-        """Mark a live grant revoked (kept as a record)."""
-        ...
-
-    def insert_signing_key(self, key: SigningKey) -> None: ...
-
-    def revoke_signing_key(self, key_id: str, *, at: str, by: str) -> SigningKey:
-        """Mark a registered key revoked (kept as a record)."""
-        ...
 
     def queue_records(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Queue (table, key, digest) rows for the next audit entry to vouch for."""
@@ -273,17 +172,3 @@ class WriteTx(ReadTx, Protocol):
         after: str | None,
         details: dict[str, Any] | None = None,
     ) -> AuditEntry: ...
-
-
-class Store(Protocol):
-    """A metadata store; SQL implementation in :mod:`airel.store.sql`."""
-
-    url: str
-
-    def read(self) -> AbstractContextManager[ReadTx]: ...
-
-    def write(self, fn: Callable[[WriteTx], T]) -> T:
-        """Run ``fn`` in one write transaction; retry on serialization failure; commit."""
-        ...
-
-    def close(self) -> None: ...
