@@ -8,6 +8,7 @@ these tests pin what makes it fast: the modules a help screen imports.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -93,3 +94,20 @@ def test_a_mistyped_command_gets_a_suggestion_from_the_table() -> None:
     )
     assert proc.returncode == 2
     assert "Did you mean 'bundle'?" in proc.stderr
+
+
+def test_top_level_verbs_alias_their_canonical_noun_commands() -> None:
+    """CLI noun = SDK namespace (issue 10): `airel register` is `airel component register`,
+    `airel approve` is `airel gate approve`; the alias says which form is canonical."""
+    root = command_tree()
+    for name, entry in COMMANDS.items():
+        if entry.canonical is None:
+            continue
+        group_name, _, verb = entry.canonical.partition(" ")
+        group_commands = getattr(root.commands[group_name], "commands", {})
+        canonical = group_commands[verb]
+        alias = root.commands[name]
+        assert canonical.callback is not None
+        assert alias.callback is not None
+        assert inspect.unwrap(canonical.callback) is inspect.unwrap(alias.callback), name
+        assert f"Alias of `airel {entry.canonical}`" in (alias.help or ""), name

@@ -79,7 +79,7 @@ def test_use_section_shape() -> None:
     assert all(words[0] == "airel" for words in commands), commands
     assert all(step.exit_code in {0, 1, 2} for step in steps), steps
     assert ["airel", "init"] in commands
-    assert any(words[:2] == ["airel", "register"] for words in commands)
+    assert any(words[:3] == ["airel", "component", "register"] for words in commands)
     assert any(words[:3] == ["airel", "bundle", "create"] for words in commands)
     assert commands[-1][:3] == ["airel", "audit", "verify"]
     prose = use_section()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from collections.abc import Callable
 from difflib import get_close_matches
 from pathlib import Path
@@ -123,10 +124,14 @@ def load_command(name: str, entry: Entry, markup: Any) -> Any:
         return typer.main.get_group_from_info(
             info, pretty_exceptions_short=True, suggest_commands=True, rich_markup_mode=markup
         )
+    doc = inspect.getdoc(target) or ""
+    if entry.canonical:
+        doc += f"\n\nAlias of `airel {entry.canonical}`, the canonical form."
     verb = CommandInfo(
         name=name,
         callback=target,
         cls=AirelCommand,
+        help=doc,
         epilog=examples.epilog(name),
         short_help=entry.summary,
     )

@@ -170,6 +170,7 @@ def alias_history(kind: KindArg, name: str, alias: str, as_json: JsonOpt = False
 
 
 # The group's commands (the group itself is listed in airel.cli.table).
+component_app.command("register")(register)
 component_app.command("show")(component_show)
 component_app.command("list")(component_list)
 component_app.command("diff")(component_diff)

@@ -14,6 +14,8 @@ previous command printed.
 
 from __future__ import annotations
 
+import re
+
 Example = tuple[str, str]
 
 PRODUCTION = "FRAUD-SCORING-2026-001"
@@ -380,6 +382,20 @@ EXAMPLES: dict[str, list[Example]] = {
         )
     ],
 }
+
+
+# Commands that top-level verbs alias (``airel register`` → ``airel component register``): their
+# examples are the alias's, spelled the canonical way.
+CANONICAL = {
+    "component register": "register",
+    "gate approve": "approve",
+    "gate accept-risk": "accept-risk",
+}
+for _canonical, _alias in CANONICAL.items():
+    EXAMPLES[_canonical] = [
+        (comment, re.sub(rf"(?<![\w-]){re.escape(_alias)}(?![\w-])", _canonical, line, count=1))
+        for comment, line in EXAMPLES[_alias]
+    ]
 
 
 def epilog(path: str) -> str | None:

@@ -3,8 +3,11 @@ one-line summary ``airel --help`` shows — so the CLI imports a command's modul
 command runs (or its own ``--help`` is asked for).
 
 A group entry names the module's ``typer.Typer`` (``airel bundle …``); a verb entry names a
-function (``airel init``). The summaries are the groups' ``help`` and the verbs' docstring first
-lines; ``tests/test_cli_startup.py`` loads every entry and fails when one drifts.
+function (``airel init``). CLI noun = SDK namespace: a top-level verb of earlier releases that
+belongs to a noun (``airel register`` → ``airel component register``, ``airel approve`` →
+``airel gate approve``) stays as an alias and names its ``canonical`` command. The summaries are
+the groups' ``help`` and the verbs' docstring first lines; ``tests/test_cli_startup.py`` loads
+every entry and fails when one drifts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Entry:
     attr: str  # the Typer app of a group, or the function of a verb
     summary: str
     group: bool = True
+    canonical: str | None = None  # a verb kept as an alias: the command path to use instead
 
 
 COMMANDS: dict[str, Entry] = {
@@ -41,6 +45,7 @@ COMMANDS: dict[str, Entry] = {
         "register",
         "Register a component version from its spec; artifacts are hashed into the CAS.",
         False,
+        canonical="component register",
     ),
     "component": Entry("commands_registry", "component_app", "Read registered component versions."),
     "alias": Entry("commands_registry", "alias_app", "Movable aliases such as name@production."),
@@ -81,12 +86,14 @@ COMMANDS: dict[str, Entry] = {
         "approve",
         "Approve a release's bundle digest in a role you hold in the store.",
         False,
+        canonical="gate approve",
     ),
     "accept-risk": Entry(
         "commands_gate",
         "accept_risk",
         "Accept a residual hard risk the policy allows: scope, expiry, controls required.",
         False,
+        canonical="gate accept-risk",
     ),
     # identity
     "role": Entry(
