@@ -37,7 +37,8 @@ import yaml
 
 import airel
 from airel.domain.gate.approvals import Approval
-from airel.domain.gate.decision import DecisionKind, Fact, GateInputs, decide, inputs_digest
+from airel.domain.gate.decision import DecisionKind, Fact, GateInputs, decide
+from airel.domain.gate.decision_identity import inputs_digest
 from airel.domain.gate.metrics import METRICS, EvidenceKind, FactStatus
 from airel.domain.gate.policy import Policy, build_policy
 from airel.domain.kernel.tiers import PipelineType, RiskTier

@@ -218,7 +218,7 @@ def stalls_on_iban(case: dict[str, Any], output: Any) -> dict[str, Any]:
 @pytest.fixture
 def stalling_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     module = types.ModuleType("fake_stalling_plugins")
-    module.stalls_on_iban = stalls_on_iban  # type: ignore[attr-defined]
+    module.__dict__["stalls_on_iban"] = stalls_on_iban  # a plugin module built in the test
     monkeypatch.setitem(sys.modules, "fake_stalling_plugins", module)
     entries = [metadata.EntryPoint("stalls", "fake_stalling_plugins:stalls_on_iban", GROUP)]
 

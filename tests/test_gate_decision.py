@@ -15,16 +15,8 @@ import yaml
 
 import airel
 from airel.domain.gate.approvals import Approval, Waiver, WaiverKind
-from airel.domain.gate.decision import (
-    Decision,
-    DecisionKind,
-    Fact,
-    GateInputs,
-    GateStatus,
-    decide,
-    inputs_digest,
-    outcome_key,
-)
+from airel.domain.gate.decision import Decision, DecisionKind, Fact, GateInputs, GateStatus, decide
+from airel.domain.gate.decision_identity import inputs_digest, outcome_key
 from airel.domain.gate.metrics import METRICS, FactStatus
 from airel.domain.gate.policy import Policy, build_policy
 from airel.domain.gate.stack import Conditions, GateId, Stage

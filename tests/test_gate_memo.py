@@ -14,7 +14,8 @@ import yaml
 
 import airel
 from airel.domain.gate.approvals import Approval, Waiver, WaiverKind
-from airel.domain.gate.decision import Fact, GateInputs, decide, inputs_digest
+from airel.domain.gate.decision import Fact, GateInputs, decide
+from airel.domain.gate.decision_identity import inputs_digest
 from airel.domain.gate.memo import code, decision_text, render_html, render_markdown, text
 from airel.domain.gate.metrics import METRICS, FactStatus
 from airel.domain.gate.policy import build_policy

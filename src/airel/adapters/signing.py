@@ -42,10 +42,14 @@ def _read(path: Path) -> bytes:
     return read_bounded(path, _KEY_LIMITS)
 
 
+def raw_public(key: Ed25519PublicKey) -> bytes:
+    """The raw 32 bytes of a public key."""
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def raw_b64(key: Ed25519PublicKey) -> str:
     """The raw 32-byte public key, base64."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")
+    return base64.b64encode(raw_public(key)).decode("ascii")
 
 
 def raw_bytes(public_b64: str) -> bytes:

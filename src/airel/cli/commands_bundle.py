@@ -27,6 +27,7 @@ AllowIncompleteOpt = Annotated[
         help="Freeze although completeness fails; the reason is recorded with the release.",
     ),
 ]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Resolve and report; write nothing.")]
 ExpectedVersionOpt = Annotated[
     int | None,
     typer.Option(help="The draft version this is based on (compare-and-set)."),
@@ -129,9 +130,7 @@ def create(
     ] = False,
     allow_incomplete: AllowIncompleteOpt = None,
     expected_version: ExpectedVersionOpt = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Resolve and report; write nothing.")
-    ] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
 ) -> int:
     """Store the release as a draft (editable, not citable), or edit its draft; completeness
@@ -179,9 +178,7 @@ def freeze(
     release_id: str,
     allow_incomplete: AllowIncompleteOpt = None,
     expected_version: ExpectedVersionOpt = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Resolve and report; write nothing.")
-    ] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
 ) -> int:
     """Freeze the release's draft: resolve every reference, store it immutably and remove the

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -40,9 +40,23 @@ MAX_SKEW = timedelta(minutes=5)  # how far ahead of the clock a timestamp may be
 _LATER_FIELDS = frozenset({"auth", "key_id", "nonce", "signature"})
 
 
-def _content(model: BaseModel) -> dict[str, Any]:
-    unset = {f for f in _LATER_FIELDS if getattr(model, f, None) is None}
-    return model.model_dump(mode="json", exclude={"seal"} | unset)
+class _Sealed(BaseModel):
+    """A record whose ``seal`` is the digest of its other fields (approvals and waivers)."""
+
+    seal: str = ""
+
+    def content(self) -> dict[str, Any]:
+        """What the seal covers (fields added later are left out while unset)."""
+        unset = {f for f in _LATER_FIELDS if getattr(self, f, None) is None}
+        return self.model_dump(mode="json", exclude={"seal"} | unset)
+
+    def sealed(self) -> Self:
+        """A copy with its seal computed."""
+        return self.model_copy(update={"seal": digest_of(self.content())})
+
+    def seal_ok(self) -> bool:
+        """True when the stored seal matches the content."""
+        return self.seal == digest_of(self.content())
 
 
 def _aware(ts: datetime, field: str) -> datetime:
@@ -55,7 +69,7 @@ def _aware(ts: datetime, field: str) -> datetime:
     return ts
 
 
-class Approval(BaseModel):
+class Approval(_Sealed):
     """A digest-bound, single-use, expiring sign-off."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,19 +86,6 @@ class Approval(BaseModel):
     key_id: str | None = Field(default=None, max_length=71)  # signed: the registered key
     nonce: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")  # signed: the statement's
     signature: str | None = Field(default=None, max_length=128)  # signed: base64 Ed25519
-    seal: str = ""
-
-    def content(self) -> dict[str, Any]:
-        """What the seal covers."""
-        return _content(self)
-
-    def sealed(self) -> Approval:
-        """A copy with its seal computed."""
-        return self.model_copy(update={"seal": digest_of(self.content())})
-
-    def seal_ok(self) -> bool:
-        """True when the stored seal matches the content."""
-        return self.seal == digest_of(self.content())
 
 
 class WaiverKind(StrEnum):
@@ -94,7 +95,7 @@ class WaiverKind(StrEnum):
     RISK_ACCEPTANCE = "risk_acceptance"  # a residual hard risk accepted (§4.5)
 
 
-class Waiver(BaseModel):
+class Waiver(_Sealed):
     """An exception or a risk acceptance for named rules of one bundle."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -112,7 +113,6 @@ class Waiver(BaseModel):
     issued_at: datetime
     expires_at: datetime
     auth: AuthMethod | None = None  # None only on waivers stored before it was recorded
-    seal: str = ""
 
     @model_validator(mode="after")
     def _complete(self) -> Waiver:
@@ -122,18 +122,6 @@ class Waiver(BaseModel):
             if self.scope.is_empty():
                 raise ValueError("a risk acceptance needs a scope (users, segments, traffic …)")
         return self
-
-    def content(self) -> dict[str, Any]:
-        """What the seal covers."""
-        return _content(self)
-
-    def sealed(self) -> Waiver:
-        """A copy with its seal computed."""
-        return self.model_copy(update={"seal": digest_of(self.content())})
-
-    def seal_ok(self) -> bool:
-        """True when the stored seal matches the content."""
-        return self.seal == digest_of(self.content())
 
 
 VoidReason = Literal["expired", "other_bundle", "seal_broken", "not_yet_valid"]

@@ -88,7 +88,7 @@ def _now(ctx: Context, now: datetime | None) -> datetime:
     return now if now is not None else ctx.clock.now()
 
 
-def _expiry(
+def expiry_at(
     expires: str | datetime | timedelta | None, now: datetime, default: timedelta | None
 ) -> datetime | None:
     if isinstance(expires, str):
@@ -215,7 +215,7 @@ def approval_terms(
     if expires is None:
         tier = load_policy(ctx, policy_ref).policy.tier(bundle.risk_tier)
         default = timedelta(days=tier.approval_ttl_days)
-    expires_at = _expiry(expires, when, default)
+    expires_at = expiry_at(expires, when, default)
     assert expires_at is not None
     return bundle, held_role, expires_at
 
@@ -350,7 +350,7 @@ def _waive(
     bundle = bundles.get_bundle(ctx, release_id)
     policy = load_policy(ctx, policy_ref).policy
     _waivable(policy, bundle, kind, rules)
-    expires_at = _expiry(expires, when, None)
+    expires_at = expiry_at(expires, when, None)
     what = "a risk acceptance" if kind is WaiverKind.RISK_ACCEPTANCE else "an exception"
     if expires_at is None:
         raise _invalid(f"{what} needs an expiry", fix="give --expires, e.g. 14d or 2026-12-31")

@@ -26,14 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from airel.domain.gate.approvals import MAX_SKEW, Approval, Waiver
-from airel.domain.gate.decision import (
-    Decision,
-    Fact,
-    GateInputs,
-    decide,
-    inputs_digest,
-    outcome_key,
-)
+from airel.domain.gate.decision import Decision, Fact, GateInputs, decide
+from airel.domain.gate.decision_identity import inputs_digest, outcome_key
 from airel.domain.gate.policy import Policy
 from airel.domain.gate.records import DECISION_FORMAT, DecisionRecord, decision_id_of
 from airel.domain.gate.stack import GateId

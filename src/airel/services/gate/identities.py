@@ -36,6 +36,15 @@ from airel.services.release.record_integrity import require_intact
 from airel.store.contract import ReadTx, WriteTx
 
 
+def intact_grants(tx: ReadTx, name: str) -> list[RoleGrant]:
+    """Every grant of ``name`` (revoked ones too), each checked against the audit chain: a
+    grant edited or inserted behind airel is RECORD_TAMPERED, never counted."""
+    grants = tx.list_role_grants(name, include_revoked=True)
+    refs = [RecordRef(RecordTable.ROLE_GRANTS, (g.identity, g.role.value)) for g in grants]
+    require_intact(tx, refs, purpose=f"the role grants of {name}")
+    return grants
+
+
 @dataclass(frozen=True)
 class StoreIdentities:
     """Roles as granted in the store (``role_grants``, changed only by an administrator);
@@ -44,10 +53,7 @@ class StoreIdentities:
 
     def roles_of(self, name: str, tx: ReadTx) -> frozenset[Role]:
         """The live approver-role grants of ``name`` (RECORD_TAMPERED if one was forged)."""
-        grants = tx.list_role_grants(name, include_revoked=True)
-        refs = [RecordRef(RecordTable.ROLE_GRANTS, (g.identity, g.role.value)) for g in grants]
-        require_intact(tx, refs, purpose=f"the role grants of {name}")
-        return approver_roles(grants)
+        return approver_roles(intact_grants(tx, name))
 
 
 def _role(role: GrantRole | str) -> GrantRole:
@@ -55,10 +61,7 @@ def _role(role: GrantRole | str) -> GrantRole:
 
 
 def _require_admin(ctx: Context, tx: ReadTx, what: str) -> None:
-    grants = tx.list_role_grants(ctx.actor, include_revoked=True)
-    refs = [RecordRef(RecordTable.ROLE_GRANTS, (g.identity, g.role.value)) for g in grants]
-    require_intact(tx, refs, purpose=f"the role grants of {ctx.actor}")
-    if not is_admin(grants):
+    if not is_admin(intact_grants(tx, ctx.actor)):
         raise InputError(
             Reason.ROLE_NOT_HELD,
             f"{ctx.actor} does not hold the role admin: only an administrator may {what}",

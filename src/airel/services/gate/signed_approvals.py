@@ -37,7 +37,7 @@ from airel.errors import IntegrityError, Reason, ValidationError
 from airel.services.gate.approvals import (
     approval_terms,
     digest_matches,
-    parse_expires,
+    expiry_at,
     store_approval,
 )
 from airel.services.kernel.context import Context
@@ -60,12 +60,7 @@ def sign_statement(
     """Sign an approval statement with an Ed25519 private key (no store needed)."""
     when = now if now is not None else SystemClock().now()  # offline: no store, no context
     key = signing.load_private_key(private_key)
-    if isinstance(expires, str):
-        expires_at = parse_expires(expires, when)
-    elif isinstance(expires, timedelta):
-        expires_at = when + expires
-    else:
-        expires_at = expires
+    expires_at = expiry_at(expires, when, None)
     draft = Approval(
         approval_id="0" * 32,  # the statement's digest, once it exists
         release_id=release_id,
@@ -80,7 +75,7 @@ def sign_statement(
     statement = approval_statement(draft)
     return SignedApproval(
         statement=statement,
-        key_id=key_id_of(signing.raw_bytes(signing.raw_b64(key.public_key()))),
+        key_id=key_id_of(signing.raw_public(key.public_key())),
         signature=signing.sign(key, statement_bytes(statement)),
     )
 
