@@ -36,7 +36,7 @@ WORK = Path(__file__).parent / ".work" / "registry"
 
 BINDING: Any  # the store's audit-record binding (issue 18), None on an older store
 try:
-    from airel.store.sql_records import RecordWrites as BINDING
+    from airel.store.sql.records import RecordWrites as BINDING
 except ImportError:
     BINDING = None
 HASH = "sha256:" + "c" * 64

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from airel.cli.main import app
 from airel.client import Client
-from airel.domain.release.bundle import BundleDraft, BundleState
+from airel.domain.release.bundle import BundleDraft
+from airel.domain.release.kinds import BundleState
 from airel.domain.release.records import REMOVED, entry_records
 from airel.errors import AirelError, ConflictError, Reason, ValidationError
 from airel.store import schema as t

@@ -20,7 +20,18 @@ import typer
 from airel.cli.app import command_tree
 from airel.cli.table import COMMANDS
 
-HEAVY = ("sqlalchemy", "pyarrow", "scipy", "duckdb", "alembic", "numpy", "airel.client")
+HEAVY = (
+    "sqlalchemy",
+    "pyarrow",
+    "scipy",
+    "duckdb",
+    "alembic",
+    "numpy",
+    "airel.client",
+    # help never builds a model or a key: Typer adapters and domain models load with the command
+    "pydantic",
+    "cryptography",
+)
 
 PROBE = """
 import json, sys

@@ -23,7 +23,7 @@ import pytest
 
 from airel.client import Client
 from airel.config import load_settings
-from airel.domain.release.components import ComponentKind
+from airel.domain.release.kinds import ComponentKind
 from airel.errors import ConflictError, Reason
 
 WORKERS = 8

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from airel.client import Client
-from airel.domain.release.components import ComponentKind
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.lineage import Relation
 from airel.errors import (
     ConflictError,

@@ -25,11 +25,11 @@ from airel.domain.release.audit import GENESIS_HASH, AuditEntry, recompute, veri
 from airel.domain.release.bundle import FrozenBundle
 from airel.domain.release.components import (
     ComponentKey,
-    ComponentKind,
     ComponentVersion,
     content_digest,
     text_hash,
 )
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.lineage import Edge, Relation
 from airel.errors import AirelError, ConflictError, Reason
 from airel.store import schema

@@ -13,6 +13,7 @@ import functools
 import importlib
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 import typer
 import typer.main
 from typer import _click
+from typer._coercion import RuntimeParam
 from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandInfo, TyperInfo
 
@@ -34,12 +36,42 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass(frozen=True)
+class _PlainValue(RuntimeParam):
+    """A flag's or a root option's value converted without Typer's per-parameter pydantic
+    ``TypeAdapter``: building one imports pydantic (≈130 ms), which a ``--help`` never needs.
+    ``None`` stays ``None`` (Typer's :meth:`RuntimeParam.coerce`)."""
+
+    parameter_info: Any
+    annotation: Any
+    convert: Callable[[Any], Any]
+
+    @classmethod
+    def of(cls, param: Any, convert: Callable[[Any], Any]) -> _PlainValue:
+        descriptor = param.type_descriptor
+        return cls(descriptor.parameter_info, descriptor.annotation, convert)
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        return self.convert(value)
+
+
+_PLAIN_ROOT_OPTIONS = {"home": Path, "database_url": str, "actor": str}
+
+
 def _flags_as_flags(params: list[Any]) -> list[Any]:
     """A boolean flag takes no value: help shows ``--json``, not ``--json <bool>`` (Typer's
-    rich help prints a type placeholder for every option unless it has a metavar)."""
+    rich help prints a type placeholder for every option unless it has a metavar). Plain text
+    and flag values are converted with :class:`_PlainValue`, not a pydantic adapter; numbers,
+    paths, choices and lists keep Typer's (their bounds and checks live there)."""
     for param in params:
         if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = ""
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or param._runtime_param is not None:
+            continue
+        plain = descriptor.annotation in (bool, str) and descriptor.parameter_info.parser is None
+        if plain and not (param.multiple or param.nargs != 1):
+            param._runtime_param = _PlainValue.of(param, descriptor.annotation)
     return params
 
 
@@ -74,6 +106,14 @@ class LazyRoot(AirelGroup):
     lists the table's summaries without importing any command module."""
 
     _listing = False
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            convert = _PLAIN_ROOT_OPTIONS.get(param.name or "")
+            if convert is not None and param._runtime_param is None:
+                param._runtime_param = _PlainValue.of(param, convert)
+        return params
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]

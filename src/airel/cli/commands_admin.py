@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.release.artifact import StagingReport
-from airel.domain.release.lineage import Direction
 from airel.errors import StoreError
+
+if TYPE_CHECKING:  # models load with the command that runs, not for --help (issue 10)
+    from airel.domain.release.artifact import StagingReport
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 config_app = typer.Typer(help="Show settings and where they came from.", no_args_is_help=True)
@@ -174,6 +175,8 @@ def lineage(
     as_json: JsonOpt = False,
 ) -> int:
     """What went into a release (upstream) or which releases used a component (downstream)."""
+    from airel.domain.release.lineage import Direction  # noqa: PLC0415
+
     direction = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
     if openlineage:
         output.emit_json(client().registry.openlineage(node, direction=direction))

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.release.bundle import BundleDraft, BundleState, ChangeType, FrozenBundle
-from airel.domain.release.completeness import CompletenessReport, Severity
+from airel.domain.release.kinds import BundleState
 from airel.errors import AirelError, Reason
+
+if TYPE_CHECKING:  # the models load with the command that runs, not for --help (issue 10)
+    from airel.domain.release.bundle import BundleDraft, FrozenBundle
+    from airel.domain.release.completeness import CompletenessReport
 
 bundle_app = typer.Typer(
     help="Release bundles: draft, freeze, inspect, compare, verify.", no_args_is_help=True
@@ -93,12 +96,16 @@ def _show_refusal(as_json: bool) -> Iterator[None]:
         yield
     except AirelError as exc:
         if exc.reason is Reason.BUNDLE_INCOMPLETE and not as_json:
+            from airel.domain.release.completeness import CompletenessReport  # noqa: PLC0415
+
             show_completeness(CompletenessReport.model_validate(exc.details["completeness"]))
         raise
 
 
 def show_completeness(report: CompletenessReport) -> None:
     """Print a completeness report (B3)."""
+    from airel.domain.release.completeness import Severity  # noqa: PLC0415
+
     tier = f"Tier {report.risk_tier}"
     if report.complete and not report.findings:
         output.ok(f"complete for {tier} {report.pipeline_type}")
@@ -279,6 +286,8 @@ def list_(
     as_json: JsonOpt = False,
 ) -> int:
     """List releases — frozen bundles and drafts — oldest first."""
+    from airel.domain.release.bundle import FrozenBundle  # noqa: PLC0415
+
     found = client().bundles.listing(use_case_id=use_case, state=state)
     if as_json:
         output.emit_json([{"state": _state(b), **output.to_jsonable(b)} for b in found])
@@ -305,6 +314,8 @@ def list_(
 
 
 def _state(b: FrozenBundle | BundleDraft) -> BundleState:
+    from airel.domain.release.bundle import FrozenBundle  # noqa: PLC0415
+
     return BundleState.FROZEN if isinstance(b, FrozenBundle) else BundleState.DRAFT
 
 
@@ -316,6 +327,8 @@ def diff(
     as_json: JsonOpt = False,
 ) -> int:
     """What changed between two releases, component by component (B4)."""
+    from airel.domain.release.bundle import ChangeType  # noqa: PLC0415
+
     changes = client().bundles.diff(old, new)
     if as_json:
         output.emit_json({"old": old, "new": new, "changes": changes})

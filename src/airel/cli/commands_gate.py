@@ -16,9 +16,11 @@ from rich.markup import escape
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.gate.approvals import Approval
-from airel.domain.gate.stack import Conditions
 from airel.errors import Reason, ValidationError
+
+if TYPE_CHECKING:  # models load with the command that runs, not for --help (issue 10)
+    from airel.domain.gate.approvals import Approval
+    from airel.domain.gate.stack import Conditions
 
 if TYPE_CHECKING:
     from airel.sdk.gates import Waived
@@ -72,6 +74,8 @@ def _scope(
     review: str | None,
     notes: list[str] | None,
 ) -> Conditions:
+    from airel.domain.gate.stack import Conditions  # noqa: PLC0415
+
     return Conditions(
         users=users or [],
         segments=segments or [],

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.kernel.roles import RoleGrant, SigningKey
 from airel.errors import InputError, Reason
+
+if TYPE_CHECKING:  # models load with the command that runs, not for --help (issue 10)
+    from airel.domain.kernel.roles import RoleGrant, SigningKey
 
 role_app = typer.Typer(help="Role grants in the store (admin changes them).", no_args_is_help=True)
 key_app = typer.Typer(help="Ed25519 keys that sign approvals.", no_args_is_help=True)

@@ -14,7 +14,6 @@ from rich.markup import escape
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.gate.metrics import METRICS
 
 policy_app = typer.Typer(help="Gate policies: show, diff, check, metrics.", no_args_is_help=True)
 evidence_app = typer.Typer(
@@ -131,6 +130,8 @@ def _typed(text: str) -> tuple[str, Any]:
     """``name=value`` typed by the metric's declared type (the service refuses the rest)."""
     name, sep, raw = text.partition("=")
     name, raw = name.strip(), raw.strip()
+    from airel.domain.gate.metrics import METRICS  # noqa: PLC0415
+
     defn = METRICS.get(name)
     if not sep or defn is None:
         return name, raw

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
-from airel.domain.release.components import ComponentKind, ComponentVersion
+from airel.domain.release.kinds import ComponentKind
+
+if TYPE_CHECKING:  # models load with the command that runs, not for --help (issue 10)
+    from airel.domain.release.components import ComponentVersion
 
 component_app = typer.Typer(help="Read registered component versions.", no_args_is_help=True)
 alias_app = typer.Typer(help="Movable aliases such as name@production.", no_args_is_help=True)

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -50,7 +49,7 @@ def reset_consoles() -> None:
 
 def to_jsonable(value: Any) -> Any:
     """Pydantic models, dataclasses, tuples and enums to plain JSON values."""
-    if isinstance(value, BaseModel):
+    if callable(getattr(value, "model_dump", None)):  # a pydantic model (no import needed)
         return value.model_dump(mode="json")
     if hasattr(value, "__dataclass_fields__"):
         return {k: to_jsonable(getattr(value, k)) for k in value.__dataclass_fields__}

@@ -12,14 +12,9 @@ from pathlib import Path
 from typing import Literal, overload
 
 from airel.adapters.documents.parse import ParseLimits
-from airel.domain.release.bundle import (
-    BundleDraft,
-    BundleSpec,
-    BundleState,
-    ComponentChange,
-    FrozenBundle,
-)
+from airel.domain.release.bundle import BundleDraft, BundleSpec, ComponentChange, FrozenBundle
 from airel.domain.release.completeness import CompletenessReport
+from airel.domain.release.kinds import BundleState
 from airel.sdk.facet import Facet
 from airel.services.release import (
     bundle_drafts,

@@ -13,7 +13,8 @@ from typing import Any
 
 from airel.domain.release.alias import Alias, AliasMove
 from airel.domain.release.artifact import ArtifactReport, BlobCheck, StagingReport
-from airel.domain.release.components import ComponentKind, ComponentVersion
+from airel.domain.release.components import ComponentVersion
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.lineage import Direction, LineageGraph
 from airel.sdk.facet import Facet
 from airel.services.release import (

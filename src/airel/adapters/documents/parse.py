@@ -32,11 +32,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airel.adapters.documents import strict_json, strict_yaml
+from airel.adapters.documents import strict_json
 from airel.adapters.documents.common import DEFAULT_LIMITS, DocPath, Document, ParseLimits, at
 from airel.errors import NotFoundError, ParseError, Reason
+
+if TYPE_CHECKING:
+    from airel.adapters.documents import strict_yaml
 
 __all__ = [
     "Document",
@@ -50,9 +53,10 @@ __all__ = [
 
 # The YAML parser and the JSON pre-scan the entry points below use. They are read at call time
 # from this module, so a test can run the YAML rules on PyYAML's pure-Python parser instead of
-# libyaml, or check that the JSON decoder hooks refuse what the pre-scan would have.
-_LOADER: strict_yaml.Loader = strict_yaml.LOADER
-_C_LOADER: bool = strict_yaml.C_LOADER
+# libyaml, or check that the JSON decoder hooks refuse what the pre-scan would have. ``None``
+# is strict_yaml's own (PyYAML is imported with the first YAML document, not by a store read).
+_LOADER: strict_yaml.Loader | None = None
+_C_LOADER: bool | None = None
 _scan_json = strict_json.scan_json
 
 _BOM = b"\xef\xbb\xbf"
@@ -154,9 +158,13 @@ def _decode(data: bytes | str, source: str, limits: ParseLimits) -> str:
 def _yaml_documents(
     data: bytes | str, source: str, limits: ParseLimits, *, single: bool
 ) -> list[Document]:
+    from airel.adapters.documents import strict_yaml  # noqa: PLC0415 -- see _LOADER
+
     text = _decode(data, source, limits)
+    loader = strict_yaml.LOADER if _LOADER is None else _LOADER
+    offsets = strict_yaml.C_LOADER if _C_LOADER is None else _C_LOADER
     return strict_yaml.parse_documents(
-        text, source, limits, single=single, loader=_LOADER, byte_offsets=_C_LOADER
+        text, source, limits, single=single, loader=loader, byte_offsets=offsets
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 class ProfileRecord(BaseModel):
     """A stored profile of one dataset content under one set of options."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     digest: str  # sha256 of the canonical profile JSON
     source_digest: str  # sha256 of the profiled bytes (file or tree)
@@ -33,7 +33,7 @@ class ProfileRecord(BaseModel):
 class ValidationRun(BaseModel):
     """One validation of a current dataset against a reference and a feature spec."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     run_id: str  # sha256 of the run's canonical inputs and findings
     current: str  # dataset node or sha256 of the current file

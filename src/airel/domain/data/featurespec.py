@@ -68,7 +68,7 @@ TIME_TYPES = frozenset({ColumnType.TIMESTAMP, ColumnType.DATE})
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
 
 class DriftOverride(_Strict):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 class EvalRecord(BaseModel):
     """An eval run (one model on a suite) or a baseline-vs-candidate comparison (R5)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     record_id: str  # sha256 of the record's canonical inputs and results
     kind: str  # "run" or "comparison"

@@ -39,7 +39,7 @@ from airel.domain.release.components import LAX, EvalRole, Ref, Text
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
 
 class EvalTask(StrEnum):
@@ -65,7 +65,9 @@ class SliceSpec(_Strict):
     gte: float | None = None
     lt: float | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        defer_build=True, frozen=True, extra="forbid", strict=True, populate_by_name=True
+    )
 
     @model_validator(mode="after")
     def _one_condition(self) -> SliceSpec:

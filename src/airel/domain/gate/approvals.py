@@ -72,7 +72,7 @@ def _aware(ts: datetime, field: str) -> datetime:
 class Approval(_Sealed):
     """A digest-bound, single-use, expiring sign-off."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     approval_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     release_id: Text
@@ -98,7 +98,7 @@ class WaiverKind(StrEnum):
 class Waiver(_Sealed):
     """An exception or a risk acceptance for named rules of one bundle."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     waiver_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     kind: WaiverKind

@@ -30,7 +30,8 @@ from airel.domain.gate.records import AttestationStatus
 from airel.domain.kernel.tiers import PipelineType
 from airel.domain.release.bundle import BundleSpec
 from airel.domain.release.completeness import CompletenessReport, Severity
-from airel.domain.release.components import ComponentKey, ComponentKind
+from airel.domain.release.components import ComponentKey
+from airel.domain.release.kinds import ComponentKind
 
 OK, MISSING = FactStatus.OK, FactStatus.MISSING
 INCONCLUSIVE, ERRORED = FactStatus.INCONCLUSIVE, FactStatus.ERRORED

@@ -44,7 +44,7 @@ Pipe = Annotated[PipelineType, LAX]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
 
 class GatePolicy(_Strict):

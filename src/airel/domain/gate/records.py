@@ -37,7 +37,7 @@ class AttestationStatus(StrEnum):
 class Attestation(BaseModel):
     """Typed metric values of one attestation kind, recorded for one release."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     attestation_id: str  # sha256 of the other fields
     release_id: str
@@ -57,7 +57,7 @@ class Attestation(BaseModel):
 class EvidenceLink(BaseModel):
     """A stored validation run or eval record counted as evidence for a release."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     release_id: str
     kind: LinkKind
@@ -69,7 +69,7 @@ class EvidenceLink(BaseModel):
 class DecisionRecord(BaseModel):
     """One stored gate decision; ``body`` holds the inputs and the outcome in full."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     decision_id: str  # sha256 of the evidence set, the outcome and the window's start
     release_id: str

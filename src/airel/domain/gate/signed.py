@@ -31,7 +31,7 @@ Name = Annotated[str, Field(min_length=1, max_length=128)]
 class SignedApproval(BaseModel):
     """What ``airel approval sign`` writes and ``airel approve --signed`` presents."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     format: str = SIGNED_FORMAT
     statement: dict[str, Any]

@@ -141,7 +141,7 @@ GATES: dict[GateId, GateDef] = {
 class Conditions(BaseModel):
     """The limits of a limited go or a risk acceptance (§4.5): who, where, how much, how."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     users: list[Text] = Field(default_factory=list)  # e.g. "15 trained Tier 2 AML analysts"
     segments: list[Text] = Field(default_factory=list)  # segments kept on the baseline / excluded

@@ -90,7 +90,7 @@ def parse_grant_role(value: str) -> GrantRole:
 class RoleGrant(BaseModel):
     """One identity → role assignment as stored (revoked ones are kept)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     identity: Name
     role: GrantRole
@@ -118,7 +118,7 @@ def is_admin(grants: list[RoleGrant]) -> bool:
 class SigningKey(BaseModel):
     """An approver's registered Ed25519 public key."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     key_id: str
     identity: Name

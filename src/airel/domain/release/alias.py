@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from airel.domain.release.components import ComponentKind
+from airel.domain.release.kinds import ComponentKind
 
 
 class Alias(BaseModel):
     """The current target of an alias. ``row_version`` is the compare-and-set token."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     kind: ComponentKind
     name: str
@@ -24,7 +24,7 @@ class Alias(BaseModel):
 class AliasMove(BaseModel):
     """One entry of an alias's history; ``seq`` equals the row_version it produced."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     kind: ComponentKind
     name: str

@@ -17,7 +17,7 @@ class ArtifactType(StrEnum):
 class ArtifactRef(BaseModel):
     """A content-addressed artifact: its digest, type, total size and file count."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     digest: str = Field(description="sha256:<hex> of the file, or of the tree manifest")
     type: ArtifactType
@@ -28,7 +28,7 @@ class ArtifactRef(BaseModel):
 class BlobCheck(BaseModel):
     """The outcome of re-hashing one stored blob."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     digest: str
     ok: bool
@@ -40,7 +40,7 @@ class StagingEntry(BaseModel):
     """One entry under the artifact store's ``tmp/``: an ingest's staging directory (or a
     stray file) with the blobs it was writing."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str
     files: int = Field(ge=0)
@@ -53,7 +53,7 @@ class StagingEntry(BaseModel):
 class StagingReport(BaseModel):
     """What is left under ``tmp/``: stale staging of interrupted ingests, and live ones."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     entries: tuple[StagingEntry, ...] = ()
 
@@ -93,7 +93,7 @@ class StagingReport(BaseModel):
 class ArtifactReport(BaseModel):
     """``airel artifact verify``: every blob re-hashed, and what interrupted ingests left."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     checks: tuple[BlobCheck, ...]
     staging: StagingReport

@@ -141,7 +141,7 @@ class ChainProblemKind(StrEnum):
 class ChainProblem(BaseModel):
     """One problem found while verifying."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     seq: int
     kind: ChainProblemKind
@@ -151,7 +151,7 @@ class ChainProblem(BaseModel):
 class ChainReport(BaseModel):
     """The result of verifying the whole chain (and optionally a checkpoint)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     ok: bool
     entries: int

@@ -19,7 +19,8 @@ from airel.domain.kernel.canonical import digest_of
 from airel.domain.kernel.names import NameClass, check_name
 from airel.domain.kernel.tiers import PipelineType, RiskTier, parse_risk_tier
 from airel.domain.kernel.validation import as_field_problem
-from airel.domain.release.components import ComponentKind, Ref
+from airel.domain.release.components import Ref
+from airel.domain.release.kinds import ComponentKind
 
 BUNDLE_FORMAT = "airel-bundle/1"
 
@@ -27,7 +28,7 @@ Str = Annotated[str, Field(min_length=1, max_length=512)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
 
 class CodeSection(_Section):
@@ -142,7 +143,7 @@ class DeploymentSection(_Section):
 class BundleSpec(BaseModel):
     """A release bundle as written (§3.3), validated strictly and normalised."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     release_id: str
     use_case_id: str
@@ -233,7 +234,7 @@ def field_values(spec: BundleSpec, path: str) -> list[tuple[str, str]]:
 class Resolution(BaseModel):
     """One bundle reference pinned to an exact component version at freeze time."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     path: str  # "data.training_snapshot", "eval.dataset_versions[1]", "model"
     written: str  # the reference as written in the YAML
@@ -245,7 +246,7 @@ class Resolution(BaseModel):
 class FrozenBundle(BaseModel):
     """An immutable, resolved release bundle. ``digest`` is the release's identity (B2)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     release_id: str
     use_case_id: str
@@ -271,18 +272,11 @@ class FrozenBundle(BaseModel):
         return release_node(self.release_id)
 
 
-class BundleState(StrEnum):
-    """Where a release bundle is in its life (B1); one way only: draft → frozen."""
-
-    DRAFT = "draft"  # editable under compare-and-set; not citable by approvals, gates, evidence
-    FROZEN = "frozen"  # resolved, content-addressed, immutable; what gates and approvals cite
-
-
 class DraftSummary(BaseModel):
     """Completeness of a draft as last stored: failure and warning codes, unresolved
     references (a draft may name components not registered yet; freezing resolves them)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     complete: bool
     failures: tuple[str, ...] = ()
@@ -297,7 +291,7 @@ class BundleDraft(BaseModel):
     raises it by one, so concurrent editors never lose an update.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     release_id: str
     use_case_id: str
@@ -350,7 +344,7 @@ class ChangeType(StrEnum):
 class ComponentChange(BaseModel):
     """One line of a bundle diff."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     component: str
     change: ChangeType

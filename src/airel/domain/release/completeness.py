@@ -203,7 +203,7 @@ COMPLETENESS_RULES: tuple[ComponentRule, ...] = (
 class CompletenessFinding(BaseModel):
     """One missing component: what, why it matters, and how hard it blocks."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     component: str
     reason: str
@@ -215,7 +215,7 @@ class CompletenessFinding(BaseModel):
 class CompletenessReport(BaseModel):
     """The completeness of one bundle at its tier and pipeline type."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     release_id: str
     risk_tier: int

@@ -31,24 +31,9 @@ from airel.domain.kernel.names import NameClass, check_name
 from airel.domain.kernel.tiers import RiskTier, parse_risk_tier
 from airel.domain.kernel.validation import FieldProblem, as_field_problem
 from airel.domain.release.artifact import ArtifactRef
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.pass_threshold import parse_pass_threshold
 from airel.errors import Reason, ValidationError
-
-
-class ComponentKind(StrEnum):
-    """Every kind of thing a release is built from."""
-
-    MODEL = "model"  # a trained artifact, adapter, calibration layer or pinned vendor model (R1)
-    DATASET = "dataset"  # a training / validation / production-sample snapshot (R2)
-    FEATURE_VIEW = "feature_view"  # a feature definition + transform + serving view (R3)
-    PROMPT = "prompt"  # a system prompt, few-shot set or tool instruction (R4)
-    POLICY = "policy"  # a guardrail, decision, threshold or label policy (R4)
-    TOOL_SCHEMA = "tool_schema"  # an agent tool's schema and permissions (R4)
-    RAG_INDEX = "rag_index"  # a retrieval index built from document snapshots
-    EVAL_DATASET = "eval_dataset"  # a golden / regression / red-team / slice set (E1)
-    EVALUATOR = "evaluator"  # a metric, rule, judge or human-review rubric (E1)
-    CODE = "code"  # a source snapshot: repo, commit, build
-    CONTAINER_IMAGE = "container_image"  # a pipeline or serving image pinned by digest
 
 
 class Classification(StrEnum):
@@ -110,7 +95,7 @@ Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h|d)$", description="
 class _Spec(BaseModel):
     """Fields every component spec file has."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     kind: ComponentKind | None = None
     name: str
@@ -135,7 +120,7 @@ class _Spec(BaseModel):
 class Signature(BaseModel):
     """A model's input and output schema (§7.4 model_signature)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     inputs: list[dict[str, Any]] = Field(min_length=1)
     outputs: list[dict[str, Any]] = Field(min_length=1)
@@ -144,7 +129,7 @@ class Signature(BaseModel):
 class VendorModel(BaseModel):
     """A hosted model pinned to a provider version (never ``latest``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     provider: Text
     model: Text
@@ -161,7 +146,7 @@ class VendorModel(BaseModel):
 class TrainingRun(BaseModel):
     """How a model version was trained (§7.2 training run)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     algorithm: Text
     params: dict[str, Any] = Field(default_factory=dict)
@@ -194,7 +179,7 @@ class ModelSpec(_Spec):
 class SnapshotSpec(BaseModel):
     """How a dataset snapshot was cut (§7.2 data snapshot)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     query: Text
     partition: Text | None = None
@@ -217,13 +202,15 @@ class DatasetSpec(_Spec):
     content_hash: Digest | None = Field(default=None, description="for data airel cannot read")
     derived_from: list[Ref] = Field(default_factory=list)
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        defer_build=True, frozen=True, extra="forbid", strict=True, populate_by_name=True
+    )
 
 
 class FeatureDef(BaseModel):
     """One feature of a feature view."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
     name: Text
     dtype: Text
@@ -457,7 +444,7 @@ def parse_ref(value: str, *, field: str) -> ParsedRef:
 class ComponentVersion(BaseModel):
     """An immutable registered version. ``digest`` covers kind, name, version, fields, artifact."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: ComponentKind
     name: str

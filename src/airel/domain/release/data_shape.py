@@ -67,7 +67,7 @@ class TypeSource(StrEnum):
 class ShapeColumn(BaseModel):
     """One column as read: its name and its Arrow type as text (``int64``, ``string`` …)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     name: str
     type: str
@@ -76,7 +76,7 @@ class ShapeColumn(BaseModel):
 class DataShape(BaseModel):
     """What was read from a data artifact without reading its data."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     format: DataFormat
     columns: tuple[ShapeColumn, ...] = ()

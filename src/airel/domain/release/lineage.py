@@ -34,7 +34,7 @@ class Direction(StrEnum):
 class Edge(BaseModel):
     """``child`` depends on ``parent`` because of ``relation``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     parent: str
     child: str
@@ -44,7 +44,7 @@ class Edge(BaseModel):
 class LineageGraph(BaseModel):
     """The result of a lineage walk from ``root``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     root: str  # what was asked for: a node id, or kind/name for every version of a name
     direction: Direction

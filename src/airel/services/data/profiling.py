@@ -26,7 +26,8 @@ from airel.adapters.files.blobs import hash_file, tree_manifest
 from airel.domain.data.evidence import ProfileRecord
 from airel.domain.data.profile import Profile, profile_from_dict, profile_to_dict
 from airel.domain.kernel.canonical import canonical_bytes, digest_bytes, digest_of
-from airel.domain.release.components import ComponentKind, ComponentVersion
+from airel.domain.release.components import ComponentVersion
+from airel.domain.release.kinds import ComponentKind
 from airel.errors import AirelError, NotFoundError, Reason, ValidationError
 from airel.services.kernel.context import Context
 from airel.services.release.components import resolve_reference

@@ -27,7 +27,7 @@ from airel.domain.data.findings import ColumnSkew, Finding, SkewResult
 from airel.domain.data.profile import Profile
 from airel.domain.data.validation_card import CardMetadata, build_card, render_markdown
 from airel.domain.kernel.canonical import digest_of
-from airel.domain.release.components import ComponentKind
+from airel.domain.release.kinds import ComponentKind
 from airel.errors import NotFoundError, Reason, ValidationError
 from airel.services.data.profiling import DataSource, get_or_compute, resolve_source
 from airel.services.kernel.context import Context

@@ -28,7 +28,8 @@ from airel.domain.eval.report import render_report
 from airel.domain.eval.suite import EvalSuite, SliceSpec
 from airel.domain.kernel.canonical import digest_of
 from airel.domain.kernel.validation import parse_record
-from airel.domain.release.components import ComponentKind, ComponentVersion, EvalRole
+from airel.domain.release.components import ComponentVersion, EvalRole
+from airel.domain.release.kinds import ComponentKind
 from airel.errors import AirelError, IntegrityError, NotFoundError, Reason
 from airel.services.data.profiling import sniff_format
 from airel.services.kernel.context import Context

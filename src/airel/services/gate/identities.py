@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airel.adapters import signing
 from airel.domain.kernel.names import NameClass, check_name
 from airel.domain.kernel.roles import (
     AdminRole,
@@ -166,6 +165,8 @@ def register_key(ctx: Context, identity: str, public_key: str) -> tuple[SigningK
     """Register ``identity``'s Ed25519 public key (raw, base64; admin only); (key, False)
     when that key is already registered to it."""
     check_name(identity, NameClass.ACTOR, field="identity")
+    from airel.adapters import signing  # noqa: PLC0415 -- cryptography loads only here
+
     key_id = key_id_of(signing.raw_bytes(public_key))
 
     def write(tx: WriteTx) -> tuple[SigningKey, bool]:

@@ -27,11 +27,11 @@ from airel.domain.kernel.validation import parse_record
 from airel.domain.release.components import (
     KIND_SPECS,
     ComponentKey,
-    ComponentKind,
     ComponentVersion,
     content_digest,
     text_hash,
 )
+from airel.domain.release.kinds import ComponentKind
 from airel.errors import ConflictError, NotFoundError, Reason, ValidationError
 from airel.services.kernel.context import Context
 from airel.services.release.components import ENVELOPE, resolve_reference

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from airel.domain.kernel.names import NameClass, check_name
 from airel.domain.release.alias import Alias, AliasMove
-from airel.domain.release.components import ComponentKey, ComponentKind
+from airel.domain.release.components import ComponentKey
+from airel.domain.release.kinds import ComponentKind
 from airel.errors import ConflictError, NotFoundError, Reason
 from airel.services.kernel.context import Context
 from airel.store.contract import WriteTx

@@ -20,14 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airel.domain.release.bundle import (
-    BundleDraft,
-    BundleSpec,
-    BundleState,
-    DraftSummary,
-    FrozenBundle,
-)
+from airel.domain.release.bundle import BundleDraft, BundleSpec, DraftSummary, FrozenBundle
 from airel.domain.release.completeness import CompletenessReport, Severity
+from airel.domain.release.kinds import BundleState
 from airel.errors import AirelError, ConflictError, NotFoundError, Reason
 from airel.services.kernel.context import Context
 from airel.services.release.bundles import (

@@ -35,7 +35,8 @@ from airel.domain.release.bundle import (
     frozen_digest,
 )
 from airel.domain.release.completeness import CompletenessReport, Severity, evaluate_completeness
-from airel.domain.release.components import ComponentKey, ComponentKind, ComponentVersion
+from airel.domain.release.components import ComponentKey, ComponentVersion
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.lineage import Edge, Relation
 from airel.errors import (
     AirelError,

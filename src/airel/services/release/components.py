@@ -32,7 +32,6 @@ from airel.domain.release.artifact import ArtifactRef, ArtifactType
 from airel.domain.release.components import (
     KIND_SPECS,
     ComponentKey,
-    ComponentKind,
     ComponentVersion,
     DatasetSpec,
     EvalDatasetSpec,
@@ -47,6 +46,7 @@ from airel.domain.release.components import (
     _Spec as Spec,
 )
 from airel.domain.release.data_shape import DataShape, check_declared, declared_mismatch
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.lineage import REFERENCE_RELATIONS, Edge, Relation
 from airel.errors import (
     ConflictError,

@@ -6,7 +6,7 @@ from collections import deque
 
 from airel.domain.kernel.names import NameClass, check_name
 from airel.domain.release.bundle import release_node
-from airel.domain.release.components import ComponentKind
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.lineage import Direction, Edge, LineageGraph, Relation
 from airel.errors import NotFoundError, Reason
 from airel.services.kernel.context import Context

@@ -35,7 +35,7 @@ class ItemStatus(StrEnum):
 class ReproItem(BaseModel):
     """One §7.2 row."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     item: str
     status: ItemStatus
@@ -46,7 +46,7 @@ class ReproItem(BaseModel):
 class ReproReport(BaseModel):
     """The reproducibility report of one release."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     release_id: str
     digest: str

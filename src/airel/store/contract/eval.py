@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from airel.domain.eval.record import EvalRecord
+if TYPE_CHECKING:  # a contract names the models; importing it builds none (issue 10)
+    from airel.domain.eval.record import EvalRecord
 
 
 class EvalReads(Protocol):

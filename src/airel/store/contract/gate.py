@@ -5,11 +5,12 @@ Attestations, evidence links, approvals, waivers, decisions, role grants and sig
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from airel.domain.gate.approvals import Approval, Waiver
-from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink
-from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+if TYPE_CHECKING:  # a contract names the models; importing it builds none (issue 10)
+    from airel.domain.gate.approvals import Approval, Waiver
+    from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink
+    from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
 
 
 class GateReads(Protocol):

@@ -7,15 +7,17 @@ it binds.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from airel.domain.release.alias import Alias, AliasMove
-from airel.domain.release.artifact import ArtifactRef
-from airel.domain.release.audit import AuditEntry
-from airel.domain.release.bundle import BundleDraft, FrozenBundle
-from airel.domain.release.components import ComponentKey, ComponentKind, ComponentVersion
-from airel.domain.release.lineage import Edge
-from airel.domain.release.records import RecordProblem, RecordRef, RecordTable
+if TYPE_CHECKING:  # a contract names the models; importing it builds none (issue 10)
+    from airel.domain.release.alias import Alias, AliasMove
+    from airel.domain.release.artifact import ArtifactRef
+    from airel.domain.release.audit import AuditEntry
+    from airel.domain.release.bundle import BundleDraft, FrozenBundle
+    from airel.domain.release.components import ComponentKey, ComponentVersion
+    from airel.domain.release.kinds import ComponentKind
+    from airel.domain.release.lineage import Edge
+    from airel.domain.release.records import RecordProblem, RecordRef, RecordTable
 
 
 class ReleaseReads(Protocol):

@@ -40,7 +40,8 @@ from airel.domain.eval.llm.cases import (
 )
 from airel.domain.eval.llm.rules import evaluate_batch
 from airel.domain.eval.suite import EvalSuite
-from airel.domain.release.components import ComponentKind, ComponentVersion, EvalRole
+from airel.domain.release.components import ComponentVersion, EvalRole
+from airel.domain.release.kinds import ComponentKind
 from airel.domain.release.pass_threshold import PassThreshold, parse_pass_threshold
 from airel.errors import AirelError, Reason, ValidationError
 from airel.services.eval.evaluation import dataset as registered_dataset

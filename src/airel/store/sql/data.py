@@ -1,7 +1,8 @@
-"""Evidence tables of the SQL store: stored profiles, validation runs, eval records.
+"""Data-context tables of the SQL store: stored profiles and validation runs.
 
-Split from :mod:`airel.store.sql` by responsibility; the transaction classes there mix these
-in, so the queries share the connection and the audit-or-refuse rule of every write.
+One part of the transaction classes in :mod:`airel.store.sql` (as the contract's
+:mod:`airel.store.contract.data`): they mix it in, so the queries share the connection and the
+audit-or-refuse rule of every write.
 """
 
 from __future__ import annotations
@@ -12,23 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from airel.domain.data.evidence import ProfileRecord, ValidationRun
-from airel.domain.eval.record import EvalRecord
 from airel.domain.release.records import RecordTable
 from airel.store import schema as t
-from airel.store.sql_records import RecordWrites
+from airel.store.sql.records import RecordWrites, dumps_json
 
 
-def dumps_json(value: object) -> str:
-    """Compact, key-sorted JSON text for the store's JSON columns."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-class EvidenceReads:
-    """Reads of the evidence tables."""
+class DataReads:
+    """Reads of the data context: profiles and validation runs."""
 
     conn: Connection
 
-    # -- validation evidence --
     def get_profile(self, source_digest: str, options_key: str) -> ProfileRecord | None:
         row = self.conn.execute(
             sa.select(t.profiles).where(
@@ -63,22 +57,9 @@ class EvidenceReads:
         query = query.order_by(t.validation_runs.c.created_at, t.validation_runs.c.run_id)
         return [ValidationRun.model_validate_json(r[0]) for r in self.conn.execute(query)]
 
-    def get_eval_record(self, record_id: str) -> EvalRecord | None:
-        row = self.conn.execute(
-            sa.select(t.eval_records.c.body_json).where(t.eval_records.c.record_id == record_id)
-        ).first()
-        return EvalRecord.model_validate_json(row[0]) if row else None
 
-    def list_eval_records(self, *, kind: str | None = None) -> list[EvalRecord]:
-        query = sa.select(t.eval_records.c.body_json)
-        if kind is not None:
-            query = query.where(t.eval_records.c.kind == kind)
-        query = query.order_by(t.eval_records.c.created_at, t.eval_records.c.record_id)
-        return [EvalRecord.model_validate_json(r[0]) for r in self.conn.execute(query)]
-
-
-class EvidenceWrites(RecordWrites):
-    """Inserts into the evidence tables (each counted as a mutation needing an audit entry)."""
+class DataWrites(RecordWrites):
+    """Inserts of the data context (each a mutation that needs an audit entry)."""
 
     conn: Connection
     mutations: int
@@ -114,17 +95,3 @@ class EvidenceWrites(RecordWrites):
             )
         )
         self.bind(RecordTable.VALIDATION_RUNS, run.run_id)
-
-    def insert_eval_record(self, record: EvalRecord) -> None:
-        self.mutations += 1
-        self.conn.execute(
-            t.eval_records.insert().values(
-                record_id=record.record_id,
-                kind=record.kind,
-                subject=record.subject,
-                passed=record.passed,
-                body_json=record.model_dump_json(),
-                created_at=record.created_at,
-            )
-        )
-        self.bind(RecordTable.EVAL_RECORDS, record.record_id)

@@ -1,6 +1,6 @@
 """Bundle drafts in the SQL store (B1): read, save under compare-and-set, remove on freeze.
 
-Split from :mod:`airel.store.sql` like the evidence tables; the transaction classes there mix
+One part of the transaction classes of :mod:`airel.store.sql`, like the data tables; they mix
 these in, so every write shares the connection, the audit-or-refuse rule and the record
 binding. A draft's ``version`` is its compare-and-set token: a save names the version it read
 (None: the draft must not exist yet) and a stale one raises ``STALE_VERSION``, so concurrent
@@ -21,7 +21,7 @@ from airel.domain.release.bundle import BundleDraft, DraftSummary
 from airel.domain.release.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
-from airel.store.sql_records import RecordWrites
+from airel.store.sql.records import RecordWrites
 
 _D = t.bundle_drafts.c
 

@@ -1,6 +1,6 @@
 """Identity tables of the SQL store: role grants and signing keys (issue 18, G6).
 
-Mixed into the transaction classes of :mod:`airel.store.sql` like :mod:`airel.store.sql_gates`,
+Mixed into the transaction classes of :mod:`airel.store.sql` like :mod:`airel.store.sql.gate`,
 so every change shares the connection, the audit-or-refuse rule and the record binding. A
 grant is one row per (identity, role): revoking marks it, granting again clears the mark;
 the history is the audit chain. Keys are never deleted either.
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
 from airel.domain.release.records import RecordTable
 from airel.store import schema as t
-from airel.store.sql_records import RecordWrites
+from airel.store.sql.records import RecordWrites
 
 
 def _grant(row: sa.Row[Any]) -> RoleGrant:

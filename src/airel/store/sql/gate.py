@@ -1,10 +1,10 @@
 """Release-gate tables of the SQL store: attestations, evidence links, approvals, waivers and
 gate decisions (issue 5).
 
-Split from :mod:`airel.store.sql` by responsibility, like :mod:`airel.store.sql_evidence`: the
-transaction classes there mix these in, so the queries share the connection and the
-audit-or-refuse rule of every write. Approval ids are the table's primary key, so a replayed
-approval is refused by the database itself even if a caller skipped the service's check.
+One part of the transaction classes in :mod:`airel.store.sql`, like :mod:`airel.store.sql.data`:
+they mix it in, so the queries share the connection and the audit-or-refuse rule of every write.
+Approval ids are the table's primary key, so a replayed approval is refused by the database
+itself even if a caller skipped the service's check.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink,
 from airel.domain.release.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
-from airel.store.sql_evidence import dumps_json
-from airel.store.sql_records import RecordWrites
+from airel.store.sql.records import RecordWrites, dumps_json
 
 M = TypeVar("M", bound=BaseModel)
 

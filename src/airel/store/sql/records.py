@@ -40,6 +40,11 @@ from airel.store import schema as t
 TABLES: Mapping[RecordTable, sa.Table] = {r: t.metadata.tables[r.value] for r in RecordTable}
 
 
+def dumps_json(value: object) -> str:
+    """Compact, key-sorted JSON text for the store's JSON columns."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _pk(table: sa.Table) -> list[sa.Column[Any]]:
     return list(table.primary_key.columns)
 
