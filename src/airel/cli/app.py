@@ -282,18 +282,34 @@ def require_release(release: str | None) -> None:
         client().bundles.get(release)
 
 
-def link_to_release(
-    release: str | None, *, eval: str | None = None, validation: str | None = None
-) -> None:
-    """``--release``: link the stored eval record or validation run as the release's evidence."""
+def report_evidence(
+    release: str | None,
+    *,
+    link: dict[str, str],
+    passed: bool,
+    markdown: str,
+    payload: dict[str, Any],
+    as_json: bool,
+    write_to: Path | None = None,
+    verdict: str | None = None,
+) -> int:
+    """The end every evidence-producing command shares (``data validate``, ``eval run``,
+    ``eval compare``): link the stored record to ``--release`` as gate evidence, write the
+    report file, print JSON (``payload`` plus ``release``) or the Markdown report with a ✓/✗
+    ``verdict`` line, and return exit 0, or 1 when the evidence did not pass."""
     if release is not None:
-        client().gates.link_evidence(release, eval=eval, validation=validation)
-
-
-def say_linked(release: str | None) -> None:
-    """The success line for ``--release`` (text output)."""
-    if release is not None:
-        output.ok(f"linked to {release} as gate evidence")
+        client().gates.link_evidence(release, **link)
+    if write_to is not None:
+        write_to.write_text(markdown, encoding="utf-8")
+    if as_json:
+        output.emit_json({**payload, "release": release})
+    else:
+        output.out.print(markdown, markup=False)
+        if verdict is not None:
+            (output.ok if passed else output.fail)(verdict)
+        if release is not None:
+            output.ok(f"linked to {release} as gate evidence")
+    return output.EXIT_OK if passed else output.EXIT_CHECK_FAILED
 
 
 def command(fn: F) -> F:

@@ -16,9 +16,8 @@ from airel.cli.app import (
     ReleaseOpt,
     client,
     command,
-    link_to_release,
+    report_evidence,
     require_release,
-    say_linked,
 )
 from airel.errors import Reason, ValidationError
 
@@ -139,27 +138,23 @@ def validate(
             on_progress=tick,
         )
     run = outcome.run
-    link_to_release(release, validation=run.run_id)
-    if card is not None:
-        card.write_text(outcome.markdown, encoding="utf-8")
-    if as_json:
-        output.emit_json(
-            {
-                "run_id": run.run_id,
-                "release": release,
-                "passed": run.passed,
-                "hard": run.hard,
-                "soft": run.soft,
-                "findings": run.findings,
-                "card": run.card,
-            }
-        )
-    else:
-        output.out.print(outcome.markdown, markup=False)
-        verdict = output.ok if run.passed else output.fail
-        verdict(f"validation {run.run_id[:19]}…: {run.hard} hard, {run.soft} soft finding(s)")
-        say_linked(release)
-    return output.EXIT_OK if run.passed else output.EXIT_CHECK_FAILED
+    return report_evidence(
+        release,
+        link={"validation": run.run_id},
+        passed=run.passed,
+        markdown=outcome.markdown,
+        payload={
+            "run_id": run.run_id,
+            "passed": run.passed,
+            "hard": run.hard,
+            "soft": run.soft,
+            "findings": run.findings,
+            "card": run.card,
+        },
+        as_json=as_json,
+        write_to=card,
+        verdict=f"validation {run.run_id[:19]}…: {run.hard} hard, {run.soft} soft finding(s)",
+    )
 
 
 @command

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,10 +13,12 @@ from airel.cli.app import (
     ReleaseOpt,
     client,
     command,
-    link_to_release,
+    report_evidence,
     require_release,
-    say_linked,
 )
+
+if TYPE_CHECKING:
+    from airel.domain.eval.record import EvalRecord
 
 eval_app = typer.Typer(help="Offline evaluation: baseline vs candidate.", no_args_is_help=True)
 
@@ -87,23 +89,16 @@ def compare(
         judge_concurrency=judge_concurrency,
     )
     record = outcome.record
-    link_to_release(release, eval=record.record_id)
-    if report is not None:
-        report.write_text(outcome.markdown, encoding="utf-8")
-    if as_json:
-        output.emit_json(
-            {
-                "record_id": record.record_id,
-                "passed": record.passed,
-                "release": release,
-                **{k: v for k, v in record.body.items() if k != "report"},
-            }
-        )
-    else:
-        output.out.print(outcome.markdown, markup=False)
-        (output.ok if record.passed else output.fail)(f"comparison {record.record_id[:19]}…")
-        say_linked(release)
-    return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
+    return report_evidence(
+        release,
+        link={"eval": record.record_id},
+        passed=record.passed is True,  # None (not decided) is not a pass
+        markdown=outcome.markdown,
+        payload=_record_payload(record),
+        as_json=as_json,
+        write_to=report,
+        verdict=f"comparison {record.record_id[:19]}…",
+    )
 
 
 @command
@@ -147,16 +142,20 @@ def run(
         judge_concurrency=judge_concurrency,
     )
     record = outcome.record
-    link_to_release(release, eval=record.record_id)
-    if as_json:
-        body = {k: v for k, v in record.body.items() if k != "report"}
-        output.emit_json(
-            {"record_id": record.record_id, "passed": record.passed, "release": release, **body}
-        )
-    else:
-        output.out.print(outcome.markdown, markup=False)
-        say_linked(release)
-    return output.EXIT_OK if record.passed else output.EXIT_CHECK_FAILED
+    return report_evidence(
+        release,
+        link={"eval": record.record_id},
+        passed=record.passed is True,  # None (not decided) is not a pass
+        markdown=outcome.markdown,
+        payload=_record_payload(record),
+        as_json=as_json,
+    )
+
+
+def _record_payload(record: EvalRecord) -> dict[str, Any]:
+    """An eval record's JSON output: its id, verdict and body (the report is in the file)."""
+    body = {k: v for k, v in record.body.items() if k != "report"}
+    return {"record_id": record.record_id, "passed": record.passed, **body}
 
 
 def _rejudged(judgements: list[Any]) -> dict[str, Any]:
