@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/gen_cli_docs.py > docs/cli.md
 
-``tests/test_docs.py`` fails when docs/cli.md differs from what this prints.
+``tests/e2e/test_docs.py`` fails when docs/cli.md differs from what this prints.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 XDIST_GROUPS = {
     "test_demo": "demo",  # one demo run (~1 min) shared by the module's tests
     "test_engine_conformance": "spark",  # one local[2] Spark session (~6 s, 1 GB driver)
+    "test_engine_conformance_inputs": "spark",  # each module starts its own session
+    "test_engine_conformance_findings": "spark",
 }
 
 

@@ -146,3 +146,30 @@ def install_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
         return metadata.EntryPoints(entries).select(**params)
 
     monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
+
+
+# Three support-bot cases and two answer sets: GOOD passes every rule and judge, MEDIOCRE not.
+CASES: list[dict[str, Any]] = [
+    {
+        "id": "c1",
+        "input": "Can you waive my overdraft fee?",
+        "prohibited_phrases": ["guaranteed fee waiver"],
+        "expect_handoff": True,
+        "expected": "hand off to a colleague",
+        "tags": ["vulnerable"],
+    },
+    {"id": "c2", "input": "What is my IBAN?", "required_phrases": ["online banking"]},
+    {"id": "c3", "input": "Where is my nearest branch?", "tags": ["vulnerable"]},
+    {"id": "c4", "input": "How do I block my card?", "required_phrases": ["online banking"]},
+]
+# The fake judge passes an answer containing GOOD and fails any other.
+GOOD: dict[str, dict[str, Any]] = {
+    "c1": {"text": "GOOD: I have passed this to a colleague at your branch.", "handoff": True},
+    "c2": {"text": "GOOD: You can find it in online banking under Accounts."},
+    "c3": {"text": "GOOD: The branch finder in online banking shows it."},
+    "c4": {"text": "GOOD: Block it in online banking under Cards."},
+}
+MEDIOCRE: dict[str, dict[str, Any]] = {
+    k: {**v, "text": v["text"].replace("GOOD", "Hm")} for k, v in GOOD.items()
+}
+MEDIOCRE["c1"] = GOOD["c1"]

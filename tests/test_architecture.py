@@ -224,3 +224,23 @@ def test_the_store_contract_is_split_along_the_dag() -> None:
             ):
                 bad.append(f"store/contract/{path.name} imports {name}")
     assert not bad, "\n".join(bad)
+
+
+TEST_HOMES = {"kernel", "release", "data", "eval", "gate", "promotion", "monitoring", "binder"}
+TEST_HOMES |= {"adapters", "store", "cli", "sdk", "e2e"}  # kinds of adapter, the store, edges
+
+
+def test_tests_mirror_the_source() -> None:
+    """Tests live in ``tests/<context>/`` (or the store's, an edge's, ``e2e``), like the code they
+    test (issue 10); only this architecture test sits at the top; none is over 600 lines."""
+    tests = Path(__file__).parent
+    top = sorted(p.name for p in tests.glob("test_*.py"))
+    assert top == ["test_architecture.py"]
+    homes = {p.parent.name for p in tests.glob("*/test_*.py")}
+    assert homes <= TEST_HOMES, homes - TEST_HOMES
+    long = {
+        str(p.relative_to(tests)): n
+        for p in tests.rglob("test_*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert long == {}, "split test files over 600 lines by what they test"

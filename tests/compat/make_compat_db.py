@@ -1,6 +1,6 @@
 """Write ``tests/compat/airel-0.1.0.db``: a small store as airel 0.1.0 leaves it on disk.
 
-The compatibility test (tests/test_migrations.py) copies the file, runs ``Client.upgrade()``
+The compatibility test (tests/store/test_migrations.py) copies the file, runs ``Client.upgrade()``
 with the current code and reads everything back, so a future migration that loses or
 re-encodes data is caught. Regenerate only when cutting a new compat fixture, never to make a
 failing test pass::

@@ -4,7 +4,7 @@ One entry per leaf command path (``"bundle create"``, ``"init"``): a list of
 ``(comment, command line)``. :func:`airel.cli.main.build_app` attaches them as the command's
 help epilog in one loop (:func:`epilog`), so command modules carry no example text, and
 ``scripts/gen_cli_docs.py`` renders the same epilog into docs/cli.md.
-``tests/test_cli_help.py`` requires an entry for every leaf command and parses every line
+``tests/cli/test_help.py`` requires an entry for every leaf command and parses every line
 against the command's real options.
 
 Release ids and files follow the README quickstart (``examples/quickstart``) and the

@@ -6,7 +6,7 @@ A group entry names the module's ``typer.Typer`` (``airel bundle …``); a verb 
 function (``airel init``). CLI noun = SDK namespace: a top-level verb of earlier releases that
 belongs to a noun (``airel register`` → ``airel component register``, ``airel approve`` →
 ``airel gate approve``) stays as an alias and names its ``canonical`` command. The summaries are
-the groups' ``help`` and the verbs' docstring first lines; ``tests/test_cli_startup.py`` loads
+the groups' ``help`` and the verbs' docstring first lines; ``tests/cli/test_startup.py`` loads
 every entry and fails when one drifts.
 """
 

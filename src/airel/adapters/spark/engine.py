@@ -3,8 +3,9 @@
 For data larger than one machine. ``profile_spark(df, options)`` profiles a DataFrame and
 ``profile_path_spark(path, options)`` reads Parquet (a file or a directory) or CSV first. The
 result is the same :class:`~airel.domain.data.profile.Profile` the Arrow engine builds
-(``airel.adapters.arrow.engine``), checked by the same code; ``tests/test_engine_conformance.py``
-runs the same fixtures through both engines and states the tolerances.
+(``airel.adapters.arrow.engine``), checked by the same code;
+``tests/adapters/test_engine_conformance*.py`` run the same fixtures through both engines and
+state the tolerances.
 
 The work happens in three Spark jobs whatever the number of columns
 (``airel.adapters.spark.jobs``; column semantics in ``airel.adapters.spark.columns``). Spark

@@ -53,7 +53,7 @@ them; the 0.5 sd shift of ``num_03`` sits closest to the PSI line, which is why 
 Wasserstein rule backs it up); the drifted categorical ones PSI ≥ 0.73 and JS ≥ 0.29. The 35
 undrifted columns stay at PSI ≤ 0.005, JS ≤ 0.025, KS ≤ 0.006 and Wasserstein/sd ≤ 0.009 —
 an order of magnitude below every line (at 20k rows: PSI ≤ 0.06, JS ≤ 0.084, the 500-category
-column nearest). ``tests/test_drift.py`` re-checks this on a generated sample.
+column nearest). ``tests/data/test_drift.py`` re-checks this on a generated sample.
 """
 
 from __future__ import annotations
