@@ -76,6 +76,17 @@ class Reason(StrEnum):
     POLICY_RULE_TYPE = "POLICY_RULE_TYPE"  # a rule is not boolean or mixes types / thresholds
     POLICY_CYCLE = "POLICY_CYCLE"  # policies extend each other in a cycle
     POLICY_CONTRADICTION = "POLICY_CONTRADICTION"  # policy parts that cannot all hold
+    # Promotion (issue 11): environments, traffic plans, deployment manifests
+    PLAN_UNKNOWN_STAGE = "PLAN_UNKNOWN_STAGE"  # an environment or stage airel does not define
+    PLAN_UNKNOWN_METRIC = "PLAN_UNKNOWN_METRIC"  # a criterion names a metric rollouts cannot read
+    PLAN_UNKNOWN_SEGMENT = "PLAN_UNKNOWN_SEGMENT"  # a stage filters on an undefined segment
+    PLAN_TRAFFIC_INVALID = "PLAN_TRAFFIC_INVALID"  # shares over 100%, backwards, or shadow > 0%
+    PLAN_ORDER_INVALID = "PLAN_ORDER_INVALID"  # stages that move backwards along the stage graph
+    FORBIDDEN_ACTION = "FORBIDDEN_ACTION"  # a manifest does what its environment forbids (§5.1)
+    ROUTE_TO_LATEST = "ROUTE_TO_LATEST"  # a route or component pinned to "latest", not a version
+    PROMOTION_NOT_ALLOWED = "PROMOTION_NOT_ALLOWED"  # no admitting decision, or not forward
+    PROMOTION_BEYOND_DECISION = "PROMOTION_BEYOND_DECISION"  # past the stage cap or conditions
+    DECISION_EXPIRED = "DECISION_EXPIRED"  # the gate decision a promotion rests on expired
     UNKNOWN_ROLE = "UNKNOWN_ROLE"  # an approver role airel does not define
     ROLE_NOT_HELD = "ROLE_NOT_HELD"  # the identity holds no live grant of that role in the store
     KEY_REVOKED = "KEY_REVOKED"  # a signing key was revoked (or is being revoked twice)

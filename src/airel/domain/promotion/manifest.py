@@ -1,0 +1,218 @@
+"""Deployment manifests: what runs where, at what share, and who let it in (R6, P1).
+
+A manifest is immutable and content-addressed, one per (release, environment) deployment: the
+route, its traffic split and shadow mirrors, feature flags, the digest of the environment
+variables, the tools and their modes, whether output reaches customers, the monitoring and the
+automatic-rollback rule, the gate decision that admitted it, the change approval, the canary
+result and incident links. :func:`check_manifest` refuses what its environment forbids (§5.1)
+before anything is stored, naming the field and the fix:
+
+- a route, traffic target or component pinned to ``latest`` (anywhere);
+- write tools or customer-visible output in shadow, write tools or customer effects in staging;
+- a canary or later without monitoring or without an automatic-rollback rule;
+- in scaled production, a changed vendor model or policy under the previous manifest's decision;
+- a traffic split that does not add up to 100 %, or a share outside 0–100 %.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from airel.domain.kernel.canonical import digest_of
+from airel.domain.promotion.environments import Action, Environment
+from airel.errors import Reason, ValidationError
+
+Text = Annotated[str, Field(min_length=1, max_length=512)]
+MANIFEST_FORMAT = "airel-deployment/1"
+LATEST = "latest"
+
+
+class ToolMode(StrEnum):
+    """What a tool may do in a deployment (§5.7 tool rollback switches write → read-only)."""
+
+    READ = "read"  # reads only (a lookup, a search)
+    DRAFT = "draft"  # prepares a change a human must confirm; nothing is written
+    WRITE = "write"  # changes state outside the system (a case, a payment, a message)
+    DISABLED = "disabled"  # switched off
+
+
+class Monitoring(BaseModel):
+    """Where the release is watched and what rolls it back without a human."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
+
+    dashboard: Text | None = None
+    alerts: list[Text] = Field(default_factory=list)
+    auto_rollback: list[Text] = Field(default_factory=list)  # rules, e.g. "any PII leak"
+
+    @property
+    def watched(self) -> bool:
+        """A dashboard or at least one alert."""
+        return self.dashboard is not None or bool(self.alerts)
+
+
+class DeploymentManifest(BaseModel):
+    """One deployment of a frozen release to an environment (immutable once stored)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
+
+    release_id: Text
+    environment: Annotated[Environment, Strict(False)]
+    route: Text  # the gateway route, e.g. "fraud-scoring"
+    traffic: dict[
+        Text, Annotated[float, Strict(False)]
+    ]  # release id → percent of live traffic; adds up to 100
+    mirror: list[Text] = Field(default_factory=list)  # releases that get shadow copies
+    components: dict[Text, Text] = Field(default_factory=dict)  # role → "name:version"
+    feature_flags: dict[Text, bool] = Field(default_factory=dict)
+    env_digest: Text | None = None  # sha256 of the deployment's environment variables
+    tools: dict[Text, Annotated[ToolMode, Strict(False)]] = Field(default_factory=dict)
+    customer_visible: bool = False
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    decision_id: Text | None = None  # the gate decision that admitted the release here
+    change_approval: Text | None = None  # e.g. the change ticket
+    canary_result: Text | None = None  # the stored analysis of the last rollout step
+    incidents: list[Text] = Field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """The manifest's content address (RFC 8785 JSON, sha256)."""
+        return digest_of({"format": MANIFEST_FORMAT, **self.model_dump(mode="json")})
+
+    def diff(self, other: DeploymentManifest) -> dict[str, tuple[Any, Any]]:
+        """Field → (this, other) for every field that differs."""
+        mine, theirs = self.model_dump(mode="json"), other.model_dump(mode="json")
+        return {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]}
+
+
+# Component roles whose change in scaled production needs a new gate decision (§5.1).
+GATED_ROLES = ("model", "policy")
+
+
+def _refuse(action: Action, field: str, message: str, fix: str) -> ValidationError:
+    reason = Reason.ROUTE_TO_LATEST if action is Action.ROUTE_TO_LATEST else Reason.FORBIDDEN_ACTION
+    return ValidationError(
+        reason, f"{field}: {message}", fix=fix, details={"field": field, "action": action.value}
+    )
+
+
+def _is_latest(ref: str) -> bool:
+    tail = ref.rsplit("@", 1)[-1].rsplit(":", 1)[-1] if ("@" in ref or ":" in ref) else ref
+    return tail.strip().lower() == LATEST
+
+
+def _check_traffic(m: DeploymentManifest) -> None:
+    for release, share in m.traffic.items():
+        if not math.isfinite(share) or not 0 <= share <= 100:
+            raise ValidationError(
+                Reason.PLAN_TRAFFIC_INVALID,
+                f"traffic.{release}: {share!r}% is not a share between 0 and 100",
+                fix="give each release a percentage between 0 and 100",
+                details={"field": f"traffic.{release}"},
+            )
+    total = sum(m.traffic.values())
+    if not m.traffic or abs(total - 100.0) > 1e-6:
+        raise ValidationError(
+            Reason.PLAN_TRAFFIC_INVALID,
+            f"traffic: shares add up to {total:g}%, not 100%",
+            fix="split the route's traffic so the shares add up to exactly 100",
+            details={"field": "traffic", "total": total},
+        )
+
+
+def _check_latest(m: DeploymentManifest) -> None:
+    refs = [("route", m.route), ("release_id", m.release_id)]
+    refs += [(f"traffic.{r}", r) for r in m.traffic] + [(f"mirror.{r}", r) for r in m.mirror]
+    refs += [(f"components.{role}", ref) for role, ref in m.components.items()]
+    for field, ref in refs:
+        if _is_latest(ref):
+            raise _refuse(
+                Action.ROUTE_TO_LATEST,
+                field,
+                f"{ref!r} points at latest, which can change without a gate",
+                "pin a frozen release id or an exact component version",
+            )
+
+
+def check_manifest(
+    m: DeploymentManifest, *, previous: DeploymentManifest | None = None
+) -> DeploymentManifest:
+    """``m`` when its environment allows everything it does; else the first refusal.
+
+    ``previous`` is the manifest the route runs under now (for the scaled-production rule).
+    """
+    _check_latest(m)
+    _check_traffic(m)
+    forbids = m.environment.definition.forbids
+    writers = sorted(name for name, mode in m.tools.items() if mode is ToolMode.WRITE)
+    if writers and Action.WRITE_TOOLS in forbids:
+        raise _refuse(
+            Action.WRITE_TOOLS,
+            f"tools.{writers[0]}",
+            f"a write tool is enabled in {m.environment.value}",
+            "set the tool to read, draft or disabled here; writes start at canary",
+        )
+    if m.customer_visible and (
+        Action.CUSTOMER_VISIBLE_OUTPUT in forbids or Action.CUSTOMER_SIDE_EFFECT in forbids
+    ):
+        raise _refuse(
+            Action.CUSTOMER_VISIBLE_OUTPUT,
+            "customer_visible",
+            f"output reaches customers in {m.environment.value}",
+            "set customer_visible: false (shadow and staging never answer a customer)",
+        )
+    if m.environment is Environment.SHADOW and any(m.traffic.get(r) for r in m.mirror):
+        raise _refuse(
+            Action.CUSTOMER_VISIBLE_OUTPUT,
+            "traffic",
+            "a shadow release also receives live traffic",
+            "keep the shadow release in mirror: only, at 0% of the traffic",
+        )
+    if Action.UNMONITORED_EXPANSION in forbids:
+        if not m.monitoring.watched:
+            raise _refuse(
+                Action.UNMONITORED_EXPANSION,
+                "monitoring",
+                f"no dashboard or alert watches the release in {m.environment.value}",
+                "name monitoring.dashboard or monitoring.alerts",
+            )
+        if not m.monitoring.auto_rollback:
+            raise _refuse(
+                Action.UNMONITORED_EXPANSION,
+                "monitoring.auto_rollback",
+                f"no automatic-rollback rule in {m.environment.value}",
+                "add at least one monitoring.auto_rollback rule (§8.5)",
+            )
+    if Action.UNGATED_CHANGE in forbids and previous is not None:
+        _check_gated_change(m, previous)
+    return m
+
+
+def _check_gated_change(m: DeploymentManifest, previous: DeploymentManifest) -> None:
+    changed = [
+        role
+        for role in GATED_ROLES
+        if m.components.get(role) != previous.components.get(role)
+        and (role in m.components or role in previous.components)
+    ]
+    if changed and (m.decision_id is None or m.decision_id == previous.decision_id):
+        role = changed[0]
+        raise _refuse(
+            Action.UNGATED_CHANGE,
+            f"components.{role}",
+            f"the {role} changed ({previous.components.get(role)} → {m.components.get(role)}) "
+            "without a new gate decision",
+            "run `airel gate check` for the release and deploy under the new decision",
+        )
+
+
+def split_of(traffic: Mapping[str, float]) -> str:
+    """``A 98% / B 2%``, largest share first."""
+    return " / ".join(
+        f"{r} {s:g}%" for r, s in sorted(traffic.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
