@@ -287,3 +287,50 @@ signing_keys = sa.Table(  # approvers' registered Ed25519 public keys
     sa.Column("revoked_by", sa.String(128), nullable=True),
     sa.Index("ix_signing_keys_identity", "identity"),
 )
+
+# -- promotion (issue 11): traffic plans, deployment manifests and promotions (P1, P5, R6) --
+
+traffic_plans = sa.Table(  # content-addressed §5.6 plans a promotion cites
+    "traffic_plans",
+    metadata,
+    sa.Column("digest", sa.String(71), primary_key=True),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),  # canonical JSON of the plan
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Index("ix_traffic_plans_plan", "plan_id"),
+)
+
+deployments = sa.Table(  # immutable R6 manifests, one per (release, environment) deployment
+    "deployments",
+    metadata,
+    sa.Column("digest", sa.String(71), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("environment", sa.String(32), nullable=False),
+    sa.Column("route", sa.String(512), nullable=False),
+    sa.Column("decision_id", sa.String(71), nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),  # canonical JSON of the manifest
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
+    sa.Index("ix_deployments_release", "release_id"),
+    sa.Index("ix_deployments_route", "route"),
+)
+
+promotions = sa.Table(  # one move of a release along the stage graph, with its expiry
+    "promotions",
+    metadata,
+    sa.Column("promotion_id", sa.String(71), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("source", sa.String(32), nullable=True),
+    sa.Column("target", sa.String(32), nullable=False),
+    sa.Column("decision_id", sa.String(71), nullable=False),
+    sa.Column("plan_digest", sa.String(71), nullable=True),
+    sa.Column("deployment_digest", sa.String(71), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
+    sa.Index("ix_promotions_release", "release_id"),
+)

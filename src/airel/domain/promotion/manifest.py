@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -88,6 +89,20 @@ class DeploymentManifest(BaseModel):
         """Field → (this, other) for every field that differs."""
         mine, theirs = self.model_dump(mode="json"), other.model_dump(mode="json")
         return {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]}
+
+
+@dataclass(frozen=True)
+class StoredDeployment:
+    """A manifest as stored: when and by whom it was recorded."""
+
+    manifest: DeploymentManifest
+    created_at: str
+    created_by: str
+
+    @property
+    def digest(self) -> str:
+        """The manifest's content address."""
+        return self.manifest.digest
 
 
 # Component roles whose change in scaled production needs a new gate decision (§5.1).

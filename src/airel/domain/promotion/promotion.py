@@ -17,9 +17,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from airel.domain.gate.decision import DecisionKind
 from airel.domain.gate.stack import Conditions, Stage
+from airel.domain.kernel.canonical import digest_of
 from airel.domain.promotion.environments import Environment, is_forward, within_stage_cap
 from airel.domain.promotion.traffic_plan import TrafficPlan
 from airel.errors import Reason, ValidationError
@@ -38,6 +42,39 @@ class DecisionView:
     max_stage: Stage | None
     conditions: Conditions
     expires_at: datetime
+
+
+class Promotion(BaseModel):
+    """One stored move of a release along the stage graph (the §8.2 card renders from it)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
+
+    promotion_id: str
+    release_id: str
+    source: Annotated[Environment, Strict(False)] | None
+    target: Annotated[Environment, Strict(False)]
+    decision_id: str
+    plan_digest: str | None
+    deployment_digest: str
+    expires_at: str
+    created_at: str
+    created_by: str
+    body: dict[str, Any] = Field(default_factory=dict)  # card fields: baseline, risks, controls
+
+
+def promotion_id_of(
+    release_id: str, target: Environment, decision_id: str, deployment_digest: str, at: str
+) -> str:
+    """A promotion's id: the digest of what it moves, where, under what, and when."""
+    return digest_of(
+        {
+            "release_id": release_id,
+            "target": target.value,
+            "decision_id": decision_id,
+            "deployment": deployment_digest,
+            "at": at,
+        }
+    )
 
 
 def _refuse(reason: Reason, message: str, fix: str, **details: object) -> ValidationError:

@@ -45,6 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from airel.domain.gate.metrics import METRICS, EvidenceKind, check_value
+from airel.domain.kernel.canonical import digest_of
 from airel.domain.kernel.validation import Lines, as_field_problem, parse_record
 from airel.domain.promotion.environments import (
     ROLLOUT_ENVIRONMENTS,
@@ -66,6 +67,7 @@ ROLLOUT_SOURCES = (
 )
 ROLLOUT_METRICS = {name: m for name, m in METRICS.items() if m.source in ROLLOUT_SOURCES}
 
+PLAN_FORMAT = "airel-traffic-plan/1"
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -249,6 +251,11 @@ class TrafficPlan(_Strict):
         if segments is not None:
             as_field_problem(_check_steps, steps, segments)
         return steps
+
+    @property
+    def digest(self) -> str:
+        """The plan's content address (RFC 8785 JSON, sha256): what a promotion cites."""
+        return digest_of({"format": PLAN_FORMAT, **self.model_dump(mode="json")})
 
     def step(self, name: str) -> PlanStep:
         """A step by name."""

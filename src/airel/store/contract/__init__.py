@@ -1,7 +1,7 @@
 """The Store contract: what services may ask of storage, and nothing about how.
 
 One protocol per bounded context (:mod:`.release`, :mod:`.data`, :mod:`.eval`,
-:mod:`.gate`), composed into the one transaction type services see.
+:mod:`.gate`, :mod:`.promotion`), composed into the one transaction type services see.
 
 Every mutation happens inside :meth:`Store.write`, which runs a function in ONE transaction
 that must also append to the audit chain; the implementation refuses to commit a mutation
@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 from airel.store.contract.data import DataReads, DataWrites
 from airel.store.contract.eval import EvalReads, EvalWrites
 from airel.store.contract.gate import GateReads, GateWrites
+from airel.store.contract.promotion import PromotionReads, PromotionWrites
 from airel.store.contract.release import ReleaseReads, ReleaseWrites
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "EvalWrites",
     "GateReads",
     "GateWrites",
+    "PromotionReads",
+    "PromotionWrites",
     "ReadTx",
     "ReleaseReads",
     "ReleaseWrites",
@@ -39,11 +42,11 @@ __all__ = [
 T = TypeVar("T")
 
 
-class ReadTx(ReleaseReads, DataReads, EvalReads, GateReads, Protocol):
+class ReadTx(ReleaseReads, DataReads, EvalReads, GateReads, PromotionReads, Protocol):
     """Reads inside one consistent transaction (every context's, over one connection)."""
 
 
-class WriteTx(ReleaseWrites, DataWrites, EvalWrites, GateWrites, ReadTx, Protocol):
+class WriteTx(ReleaseWrites, DataWrites, EvalWrites, GateWrites, PromotionWrites, ReadTx, Protocol):
     """Reads plus mutations inside one serialised write transaction."""
 
 

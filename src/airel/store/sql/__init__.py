@@ -9,9 +9,10 @@ refused at commit.
 
 The implementation is split per bounded context as the contract is (:mod:`airel.store.contract`):
 :mod:`.release` (components, artifacts, aliases, bundles, lineage), :mod:`.drafts`,
-:mod:`.records` (the rows the chain binds), :mod:`.data`, :mod:`.eval`, :mod:`.gate` and
-:mod:`.identity` (role grants, signing keys). Each part is a mixin over the one connection; the
-two transaction classes here compose them and own the audit chain head.
+:mod:`.records` (the rows the chain binds), :mod:`.data`, :mod:`.eval`, :mod:`.gate`,
+:mod:`.identity` (role grants, signing keys) and :mod:`.promotion` (plans, manifests,
+promotions). Each part is a mixin over the one connection; the two transaction classes here
+compose them and own the audit chain head.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from airel.store.sql.drafts import DraftReads, DraftWrites
 from airel.store.sql.eval import EvalReads, EvalWrites
 from airel.store.sql.gate import GateReads, GateWrites
 from airel.store.sql.identity import IdentityReads, IdentityWrites
+from airel.store.sql.promotion import PromotionReads, PromotionWrites
 from airel.store.sql.records import RecordReads, RecordWrites
 from airel.store.sql.release import ReleaseReads, ReleaseWrites
 
@@ -46,7 +48,14 @@ _JITTER = secrets.SystemRandom()  # backoff jitter
 
 
 class SqlReadTx(
-    ReleaseReads, DraftReads, DataReads, EvalReads, GateReads, IdentityReads, RecordReads
+    ReleaseReads,
+    DraftReads,
+    DataReads,
+    EvalReads,
+    GateReads,
+    IdentityReads,
+    PromotionReads,
+    RecordReads,
 ):
     """Read methods over one connection."""
 
@@ -97,6 +106,7 @@ class SqlWriteTx(
     EvalWrites,
     GateWrites,
     IdentityWrites,
+    PromotionWrites,
     RecordWrites,
     SqlReadTx,
 ):

@@ -21,7 +21,7 @@ from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink,
 from airel.domain.release.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
-from airel.store.sql.records import RecordWrites, dumps_json
+from airel.store.sql.records import RecordWrites, dumps_json, next_seq
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -108,7 +108,7 @@ class GateWrites(RecordWrites):
                 body_json=attestation.model_dump_json(),
                 created_at=attestation.created_at,
                 created_by=attestation.created_by,
-                seq=_next_seq(t.gate_attestations),
+                seq=next_seq(t.gate_attestations),
             )
         )
         self.bind(RecordTable.ATTESTATIONS, attestation.attestation_id)
@@ -122,7 +122,7 @@ class GateWrites(RecordWrites):
                 record_id=link.record_id,
                 created_at=link.created_at,
                 created_by=link.created_by,
-                seq=_next_seq(t.evidence_links),
+                seq=next_seq(t.evidence_links),
             )
         )
         self.bind(RecordTable.EVIDENCE_LINKS, link.release_id, link.kind.value, link.record_id)
@@ -182,15 +182,10 @@ class GateWrites(RecordWrites):
                 created_at=record.created_at,
                 created_by=record.created_by,
                 body_json=dumps_json(record.body),
-                seq=_next_seq(t.gate_decisions),
+                seq=next_seq(t.gate_decisions),
             )
         )
         self.bind(RecordTable.DECISIONS, record.decision_id)
-
-
-def _next_seq(table: sa.Table) -> sa.ScalarSelect[int]:
-    """The next write sequence number of ``table`` (writers hold the audit head lock)."""
-    return sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).scalar_subquery()
 
 
 def _decision(row: sa.Row[object]) -> DecisionRecord:

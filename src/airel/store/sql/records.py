@@ -45,6 +45,11 @@ def dumps_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def next_seq(table: sa.Table) -> sa.ScalarSelect[int]:
+    """The next write sequence number of ``table`` (writers hold the audit head lock)."""
+    return sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).scalar_subquery()
+
+
 def _pk(table: sa.Table) -> list[sa.Column[Any]]:
     return list(table.primary_key.columns)
 
