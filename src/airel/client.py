@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from airel.sdk.evals import Evals
     from airel.sdk.gates import Gates
     from airel.sdk.identity import Identity
+    from airel.sdk.promotions import Promotions
     from airel.sdk.registry import Registry
     from airel.services.kernel.context import Context
 
@@ -167,6 +168,13 @@ class Client:
         from airel.sdk.gates import Gates  # noqa: PLC0415
 
         return Gates(self.runtime)
+
+    @cached_property
+    def promotions(self) -> Promotions:
+        """Promotions along the stage graph, deployment manifests, traffic plans."""
+        from airel.sdk.promotions import Promotions  # noqa: PLC0415
+
+        return Promotions(self.runtime)
 
     @cached_property
     def identity(self) -> Identity:

@@ -185,3 +185,14 @@ def test_canary_allows_a_model_change_under_the_same_decision() -> None:
     """The ungated-change rule is scaled production's; earlier stages run under their gates."""
     previous = manifest()
     check_manifest(manifest(components={"model": "fraud-model:3.4.3"}), previous=previous)
+
+
+def test_gated_components_are_known_by_kind_too() -> None:
+    """Manifests built from a bundle key components by path and name them ``kind/name:v``."""
+    before = {"scoring.model": "model/fraud-model:3.4.2", "notes": "prompt/fraud-notes:1"}
+    previous = scaled(components=before)
+    vendor = dict(before, **{"scoring.model": "model/fraud-model:3.5.0"})
+    assert refusal(scaled(components=vendor), previous).details["field"] == (
+        "components.scoring.model"
+    )
+    check_manifest(scaled(components=dict(before, notes="prompt/fraud-notes:2")), previous=previous)

@@ -362,6 +362,39 @@ EXAMPLES: dict[str, list[Example]] = {
         ),
     ],
     # -- audit --
+    # -- promotion --
+    "promote": [
+        (
+            "Staging first: the release replays traffic under its gate decision",
+            f"airel promote {CANDIDATE} --to staging --deployment deploy-staging.yaml",
+        ),
+        (
+            "Then canary, at the share of the plan's first canary step",
+            f"airel promote {CANDIDATE} --to canary --plan rollout.yaml --deployment deploy.yaml",
+        ),
+    ],
+    "promotion list": [
+        ("Where the candidate has been promoted", f"airel promotion list --release {CANDIDATE}")
+    ],
+    "deployment list": [
+        ("Every manifest of one route", "airel deployment list --route fraud-score-prod")
+    ],
+    "deployment show": [("One manifest, field by field", "airel deployment show sha256:3f2a9c1d")],
+    "deployment diff": [
+        (
+            "What changed from shadow to canary",
+            "airel deployment diff sha256:3f2a9c1d sha256:9b71e0aa --json",
+        )
+    ],
+    "traffic-plan check": [
+        ("Check a rollout plan before promoting", "airel traffic-plan check rollout.yaml")
+    ],
+    "traffic-plan canary": [
+        (
+            "The §8.5 canary plan of the first canary step",
+            "airel traffic-plan canary rollout.yaml --step canary-1 --out canary-plan.md",
+        )
+    ],
     "audit verify": [
         ("Check every chain link and re-hash every record", "airel audit verify"),
         (

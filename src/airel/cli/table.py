@@ -95,6 +95,24 @@ COMMANDS: dict[str, Entry] = {
         False,
         canonical="gate accept-risk",
     ),
+    # promotion
+    "promote": Entry(
+        "commands_promotion",
+        "promote",
+        "Promote a frozen release as far as its latest gate decision allows (P1, P5, R6).",
+        False,
+    ),
+    "promotion": Entry(
+        "commands_promotion", "promotion_app", "Promotions of releases along the stage graph."
+    ),
+    "deployment": Entry(
+        "commands_promotion",
+        "deployment_app",
+        "Deployment manifests: what runs where, at what share.",
+    ),
+    "traffic-plan": Entry(
+        "commands_promotion", "plan_app", "Traffic plans: shadow, canary, ramp, full."
+    ),
     # identity
     "role": Entry(
         "commands_identity", "role_app", "Role grants in the store (admin changes them)."

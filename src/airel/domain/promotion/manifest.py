@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from airel.domain.kernel.canonical import digest_of
+from airel.domain.kernel.validation import Lines, parse_record
 from airel.domain.promotion.environments import Action, Environment
 from airel.errors import Reason, ValidationError
 
@@ -91,6 +92,43 @@ class DeploymentManifest(BaseModel):
         return {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]}
 
 
+class DeploymentSpec(BaseModel):
+    """What an operator writes for a deployment (``airel promote --deployment FILE``); the
+    release, environment, traffic, components and decision come from the records.
+
+    ::
+
+        route: fraud-scoring            # default: the bundle's deployment.route
+        tools: {case-lookup: read, sar-filing: draft}
+        customer_visible: false
+        monitoring:
+          dashboard: grafana/fraud-canary
+          alerts: [p95 latency above 800 ms]
+          auto_rollback: [any critical failure, error rate above 2%]
+        feature_flags: {new_reason_codes: true}
+        env_digest: sha256:…            # of the deployment's environment variables
+        change_approval: CHG-2026-1182
+    """
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
+
+    route: Text | None = None
+    tools: dict[Text, Annotated[ToolMode, Strict(False)]] = Field(default_factory=dict)
+    customer_visible: bool = False
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    feature_flags: dict[Text, bool] = Field(default_factory=dict)
+    env_digest: Text | None = None
+    change_approval: Text | None = None
+    incidents: list[Text] = Field(default_factory=list)
+
+
+def parse_deployment_spec(
+    data: Mapping[str, Any], *, source: str = "<deployment>", lines: Lines | None = None
+) -> DeploymentSpec:
+    """Validate a parsed document into a :class:`DeploymentSpec` (every problem listed)."""
+    return parse_record(DeploymentSpec, data, source=source, lines=lines)
+
+
 @dataclass(frozen=True)
 class StoredDeployment:
     """A manifest as stored: when and by whom it was recorded."""
@@ -105,7 +143,8 @@ class StoredDeployment:
         return self.manifest.digest
 
 
-# Component roles whose change in scaled production needs a new gate decision (§5.1).
+# Component roles (or kinds, in ``kind/name:version`` refs) whose change in scaled production
+# needs a new gate decision (§5.1).
 GATED_ROLES = ("model", "policy")
 
 
@@ -208,12 +247,19 @@ def check_manifest(
     return m
 
 
+def _gated(role: str, *refs: str | None) -> bool:
+    """A model or policy component: by its role, or by the kind of a ``kind/name:version`` ref."""
+    kinds = {r.split("/", 1)[0] for r in refs if r and "/" in r}
+    return role in GATED_ROLES or bool(kinds & set(GATED_ROLES))
+
+
 def _check_gated_change(m: DeploymentManifest, previous: DeploymentManifest) -> None:
+    roles = sorted(set(m.components) | set(previous.components))
     changed = [
         role
-        for role in GATED_ROLES
+        for role in roles
         if m.components.get(role) != previous.components.get(role)
-        and (role in m.components or role in previous.components)
+        and _gated(role, m.components.get(role), previous.components.get(role))
     ]
     if changed and (m.decision_id is None or m.decision_id == previous.decision_id):
         role = changed[0]
