@@ -86,6 +86,10 @@ def test_promote_shadow_then_canary_and_read_back(cli: Cli, write: Any) -> None:
     code, text = cli("deployment", "show", canary["deployment_digest"][:20])
     assert code == 0
     assert "fraud-score-prod" in text
+    code, card = cli("promotion", "card", canary["promotion"]["promotion_id"])
+    assert code == 0
+    assert "Model Promotion Card" in card
+    assert "| To stage | canary |" in card
 
 
 def test_refusals_exit_2_with_the_reason_and_write_nothing(cli: Cli, write: Any) -> None:

@@ -160,3 +160,34 @@ def test_a_plan_of_another_use_case_is_refused(release: Client, write: Any) -> N
     error = refused(release, target="staging", plan=other)
     assert error.reason is Reason.INVALID_VALUE
     assert error.details["field"] == "use_case_id"
+
+
+def test_the_promotion_card_comes_from_the_records(release: Client, write: Any) -> None:
+    """§8.2: every row from the promotion, its manifest and its decision; gaps say so."""
+    ready_through_g9(release)
+    when = now()
+    approve_all(release, when=when)
+    release.gates.check(V2, now=when + timedelta(minutes=1))
+    plan, deploy = files(release, write)
+    promotions.promote(release.ctx, V2, target="shadow", plan=plan, deployment=deploy)
+    canary = promotions.promote(release.ctx, V2, target="canary", plan=plan, deployment=deploy)
+    card = release.promotions.card(canary.promotion.promotion_id[:16])
+    rows = dict(
+        line[2:-2].split(" | ", 1)
+        for line in card.splitlines()
+        if line.startswith("| ") and not line.startswith(("| Field", "|---"))
+    )
+    assert card.startswith(f"# Model Promotion Card — {V2}")
+    assert rows["From stage"] == "shadow"
+    assert rows["To stage"] == "canary"
+    assert rows["Baseline"] == V1
+    assert rows["Release bundle"] == V2
+    assert ":2.0.0" in rows["Model"]
+    assert rows["Candidate benefit"] == "not recorded"
+    assert rows["Required controls"] == "auto rollback: any critical failure"
+    assert rows["Decision"].startswith("go: promote to canary at ")
+    assert f"{V2} 5%" in rows["Decision"]
+    assert canary.promotion.expires_at in rows["Expiry"]
+    with pytest.raises(AirelError) as info:
+        release.promotions.card("sha256:" + "0" * 64)
+    assert info.value.reason is Reason.EVIDENCE_NOT_FOUND

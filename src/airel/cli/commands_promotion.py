@@ -1,4 +1,4 @@
-"""Commands: ``promote``, ``promotion list``, ``deployment list|show|diff``,
+"""Commands: ``promote``, ``promotion list|card``, ``deployment list|show|diff``,
 ``traffic-plan check|canary``."""
 
 from __future__ import annotations
@@ -107,6 +107,19 @@ def list_promotions(
             for p in found
         ],
     )
+    return output.EXIT_OK
+
+
+@command
+def card(
+    promotion_id: Annotated[str, typer.Argument(help="Promotion id (or 12+ leading characters).")],
+    out: Annotated[Path | None, typer.Option(help="Also write the Markdown here.")] = None,
+) -> int:
+    """The §8.2 Model Promotion Card of a promotion, rendered from its records."""
+    markdown = client().promotions.card(promotion_id)
+    if out is not None:
+        out.write_text(markdown, encoding="utf-8")
+    output.out.print(markdown, markup=False)
     return output.EXIT_OK
 
 
@@ -242,6 +255,7 @@ def canary_plan(
 
 
 promotion_app.command("list")(list_promotions)
+promotion_app.command("card")(card)
 deployment_app.command("list")(list_deployments)
 deployment_app.command("show")(show_deployment)
 deployment_app.command("diff")(diff_deployments)

@@ -376,6 +376,12 @@ EXAMPLES: dict[str, list[Example]] = {
     "promotion list": [
         ("Where the candidate has been promoted", f"airel promotion list --release {CANDIDATE}")
     ],
+    "promotion card": [
+        (
+            "The §8.2 card of a promotion, for the approvers' pack",
+            "airel promotion card sha256:5c0d2e7b41aa --out promotion-card.md",
+        )
+    ],
     "deployment list": [
         ("Every manifest of one route", "airel deployment list --route fraud-score-prod")
     ],

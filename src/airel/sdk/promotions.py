@@ -46,6 +46,10 @@ class Promotions(Facet):
         """Stored promotions, oldest first."""
         return promotions.list_promotions(self.ctx, release_id)
 
+    def card(self, promotion_id: str) -> str:
+        """The §8.2 promotion card of a stored promotion (Markdown)."""
+        return promotions.promotion_card(self.ctx, promotion_id)
+
     def deployments(
         self, *, release_id: str | None = None, route: str | None = None
     ) -> builtins.list[StoredDeployment]:

@@ -19,10 +19,11 @@ read; every refusal writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from airel.adapters.documents.parse import load_document
 from airel.domain.gate.decision import DecisionKind
@@ -44,6 +45,7 @@ from airel.domain.promotion.promotion import (
     promotion_expiry,
     promotion_id_of,
 )
+from airel.domain.promotion.promotion_card import render_promotion_card
 from airel.domain.promotion.traffic_plan import TrafficPlan, parse_traffic_plan
 from airel.domain.release.bundle import FrozenBundle, release_node
 from airel.errors import NotFoundError, Reason, ValidationError
@@ -255,18 +257,56 @@ def list_deployments(
         return tx.list_deployments(release_id=release_id, route=route)
 
 
-def get_deployment(ctx: Context, digest: str) -> StoredDeployment:
-    """One manifest by digest (a unique prefix of 12+ characters is enough)."""
-    with ctx.store.read() as tx:
-        found = tx.get_deployment(digest)
-        if found is None and len(digest) >= 12:
-            matches = [d for d in tx.list_deployments() if d.digest.startswith(digest)]
-            found = matches[0] if len(matches) == 1 else None
+T = TypeVar("T")
+
+
+def _one(
+    what: str,
+    wanted: str,
+    exact: T | None,
+    every: Callable[[], Iterable[T]],
+    key: Callable[[T], str],
+) -> T:
+    """``exact``, else the one record whose id starts with ``wanted`` (12+ characters)."""
+    found = exact
+    if found is None and len(wanted) >= 12:
+        matches = [r for r in every() if key(r).startswith(wanted)]
+        found = matches[0] if len(matches) == 1 else None
     if found is None:
         raise NotFoundError(
             Reason.EVIDENCE_NOT_FOUND,
-            f"no deployment {digest}",
-            fix="`airel deployment list` shows stored manifests",
-            details={"digest": digest},
+            f"no {what} {wanted}",
+            fix=f"`airel {what} list` shows the stored ones (an id prefix must be unique)",
+            details={what: wanted},
         )
     return found
+
+
+def get_deployment(ctx: Context, digest: str) -> StoredDeployment:
+    """One manifest by digest (a unique prefix of 12+ characters is enough)."""
+    with ctx.store.read() as tx:
+        return _one(
+            "deployment", digest, tx.get_deployment(digest), tx.list_deployments, lambda d: d.digest
+        )
+
+
+def promotion_card(ctx: Context, promotion_id: str) -> str:
+    """The §8.2 card of a stored promotion (a unique prefix of 12+ characters is enough)."""
+    with ctx.store.read() as tx:
+        found = _one(
+            "promotion",
+            promotion_id,
+            tx.get_promotion(promotion_id),
+            tx.list_promotions,
+            lambda p: p.promotion_id,
+        )
+        deployment = tx.get_deployment(found.deployment_digest)
+        decision = tx.get_decision(found.decision_id)
+    if deployment is None:
+        raise NotFoundError(
+            Reason.EVIDENCE_NOT_FOUND,
+            f"promotion {found.promotion_id[:19]}… names a manifest that is not stored",
+            fix="run `airel audit verify`: a record of this store is missing",
+            details={"deployment": found.deployment_digest},
+        )
+    return render_promotion_card(found, deployment.manifest, decision)
