@@ -465,6 +465,46 @@ def gate_release(demo: Demo, monitoring_run: str) -> str:
     return decision
 
 
+DEPLOY_STAGING = """\
+tools: {case-lookup: read}
+customer_visible: false
+change_approval: CHG-FRAUD-2026-002
+"""
+
+
+def promote_release(demo: Demo) -> bool:
+    """Issue 11: the limited go admits the candidate to staging and no further; the §8.2 card."""
+    (demo.work / "deploy-staging.yaml").write_text(DEPLOY_STAGING, encoding="utf-8")
+    _, staged = demo.cli(
+        "promote", CANDIDATE, "--to", "staging", "--deployment", "deploy-staging.yaml"
+    )
+    manifest = staged["deployment"]
+    demo.step(
+        True,
+        f"promote {CANDIDATE} to staging under its limited go: route {manifest['route']}, "
+        f"{', '.join(f'{r} {s:g}%' for r, s in manifest['traffic'].items())}",
+        staged["deployment_digest"],
+        ("deployment", "show", staged["deployment_digest"][:19]),
+    )
+    code, refused = demo.cli("promote", CANDIDATE, "--to", "shadow", expect=(2,))
+    demo.step(
+        code == 2 and refused["reason"] == "PROMOTION_BEYOND_DECISION",
+        f"shadow refused ({refused['reason']}): the decision caps the candidate at staging "
+        "until G5–G6 pass",
+        lookup=("promotion", "list", "--release", CANDIDATE),
+    )
+    promotion_id = staged["promotion"]["promotion_id"]
+    demo.plain("promotion", "card", promotion_id[:19], "--out", "promotion-card.md")
+    demo.step(
+        True,
+        "the §8.2 promotion card: promotion-card.md",
+        promotion_id,
+        ("promotion", "card", promotion_id[:19]),
+        show=False,
+    )
+    return code == 2
+
+
 def show_evidence(demo: Demo) -> bool:
     """Lineage both ways, reproducibility, the diff to production, and verification."""
     _, up = demo.cli("lineage", CANDIDATE, "--upstream")
@@ -538,6 +578,7 @@ def main() -> int:
     monitoring_run = validate_data(demo)
     evaluate_models(demo)
     decision = gate_release(demo, monitoring_run)
+    promoted = promote_release(demo)
     verified = show_evidence(demo)
     demo.flush()
     print(
@@ -545,7 +586,7 @@ def main() -> int:
         f"store {demo.work / '.airel'}; run the commands in parentheses there (cd {demo.work})"
         + ("" if demo.verbose else ", or rerun with --verbose for every table")
     )
-    return 0 if complete and decision in PASSING and verified else 1
+    return 0 if complete and decision in PASSING and promoted and verified else 1
 
 
 if __name__ == "__main__":

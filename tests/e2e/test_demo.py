@@ -249,3 +249,26 @@ def test_demo_verbose_prints_every_table(tmp_path: Path) -> None:
     assert "# Experiment Comparison Report" in out
     assert "lineage (upstream)" in out
     assert "fix: ask someone else holding the role to approve" in out
+
+
+@pytest.mark.slow
+def test_demo_promotes_to_staging_and_no_further(demo: DemoRun) -> None:
+    """Issue 11 (P1, R6, §8.2): the limited go admits the candidate to staging; shadow is
+    refused because the decision caps it there; the manifest and the card are stored."""
+    client = demo_client(demo.work)
+    (promotion,) = client.promotions.list("FRAUD-SCORING-2026-002")
+    assert promotion.target.value == "staging"
+    (deployment,) = client.promotions.deployments(release_id="FRAUD-SCORING-2026-002")
+    assert deployment.manifest.traffic == {"FRAUD-SCORING-2026-002": 100.0}
+    assert deployment.manifest.route == "fraud-score-prod"
+    assert deployment.manifest.decision_id == promotion.decision_id
+    mark, _, text, lookup, _ = demo.step("shadow refused")
+    assert mark == "✓"
+    assert "PROMOTION_BEYOND_DECISION" in text
+    assert lookup == "promotion list --release FRAUD-SCORING-2026-002"
+    assert (
+        (demo.work / "promotion-card.md")
+        .read_text(encoding="utf-8")
+        .startswith("# Model Promotion Card")
+    )
+    client.close()
