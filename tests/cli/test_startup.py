@@ -122,3 +122,15 @@ def test_top_level_verbs_alias_their_canonical_noun_commands() -> None:
         assert alias.callback is not None
         assert inspect.unwrap(canonical.callback) is inspect.unwrap(alias.callback), name
         assert f"Alias of `airel {entry.canonical}`" in (alias.help or ""), name
+
+
+def test_the_store_loads_no_rule_engine_or_data_library() -> None:
+    """A store read (`airel bundle show`) opens the SQL store: it must not pull in the CEL
+    runtime (the gate engine), PyArrow, SciPy, DuckDB or Alembic on the way."""
+    code = (
+        "import json, sys; import airel.store.sql, airel.runtime; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'cel', 'pyarrow', 'scipy', 'duckdb', 'alembic'} or m == 'airel.domain.gate.decision')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

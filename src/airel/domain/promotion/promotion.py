@@ -17,19 +17,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from airel.domain.gate.decision import DecisionKind
 from airel.domain.gate.stack import Conditions, Stage
 from airel.domain.kernel.canonical import digest_of
 from airel.domain.promotion.environments import Environment, is_forward, within_stage_cap
 from airel.domain.promotion.traffic_plan import TrafficPlan
 from airel.errors import Reason, ValidationError
 
+if TYPE_CHECKING:  # the decision engine (and its CEL runtime) is not needed to read a record
+    from airel.domain.gate.decision import DecisionKind
+
 DEFAULT_PROMOTION_DAYS = 14
-ADMITTING = frozenset({DecisionKind.GO, DecisionKind.LIMITED_GO, DecisionKind.RISK_ACCEPTANCE})
+# The DecisionKind values that let a release run (a StrEnum member equals its value).
+ADMITTING = frozenset({"go", "limited_go", "risk_acceptance"})
 
 
 @dataclass(frozen=True)
