@@ -9,19 +9,21 @@ their digest, so the row is the record; ``seq`` keeps the order they were writte
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from airel.domain.kernel.canonical import canonical_bytes
-from airel.domain.promotion.manifest import DeploymentManifest, StoredDeployment
-from airel.domain.promotion.promotion import Promotion
-from airel.domain.promotion.traffic_plan import TrafficPlan
 from airel.domain.release.records import RecordTable
 from airel.errors import ConflictError, Reason
 from airel.store import schema as t
 from airel.store.sql.records import RecordWrites, dumps_json, next_seq
+
+if TYPE_CHECKING:  # the promotion models load when a promotion record is read (issue 10)
+    from airel.domain.promotion.manifest import DeploymentManifest, StoredDeployment
+    from airel.domain.promotion.promotion import Promotion
+    from airel.domain.promotion.traffic_plan import TrafficPlan
 
 
 def _canonical(value: Any) -> str:
@@ -29,11 +31,15 @@ def _canonical(value: Any) -> str:
 
 
 def _deployment(row: sa.Row[Any]) -> StoredDeployment:
+    from airel.domain.promotion.manifest import DeploymentManifest, StoredDeployment  # noqa: PLC0415
+
     manifest = DeploymentManifest.model_validate_json(row.body_json, strict=False)
     return StoredDeployment(manifest, row.created_at, row.created_by)
 
 
 def _promotion(row: sa.Row[Any]) -> Promotion:
+    from airel.domain.promotion.promotion import Promotion  # noqa: PLC0415
+
     r = row._mapping
     return Promotion(
         promotion_id=r["promotion_id"],
@@ -59,6 +65,8 @@ class PromotionReads:
         row = self.conn.execute(
             sa.select(t.traffic_plans.c.body_json).where(t.traffic_plans.c.digest == digest)
         ).first()
+        from airel.domain.promotion.traffic_plan import TrafficPlan  # noqa: PLC0415
+
         return TrafficPlan.model_validate_json(row[0], strict=False) if row else None
 
     def get_deployment(self, digest: str) -> StoredDeployment | None:
