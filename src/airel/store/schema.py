@@ -334,3 +334,88 @@ promotions = sa.Table(  # one move of a release along the stage graph, with its 
     sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
     sa.Index("ix_promotions_release", "release_id"),
 )
+
+# -- rollout (issue 11): routes, their events, rollbacks, drills, CT triggers, incidents --
+
+routes = sa.Table(  # one route per (name, lane): desired vs observed traffic, compare-and-set
+    "routes",
+    metadata,
+    sa.Column("route", sa.String(512), primary_key=True),
+    sa.Column("lane", sa.String(16), primary_key=True),  # staging | production
+    sa.Column("version", sa.Integer, nullable=False),  # row version: every change is CAS on it
+    sa.Column("observed_version", sa.Integer, nullable=False),  # the version last applied
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),  # the Route model, canonical JSON
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+)
+
+route_events = sa.Table(  # what moved a route and why (each step's analysis is kept here)
+    "route_events",
+    metadata,
+    sa.Column("route", sa.String(512), primary_key=True),
+    sa.Column("lane", sa.String(16), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),  # the route version the event made
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),  # write order
+    sa.Index("ix_route_events_release", "release_id"),
+)
+
+rollbacks = sa.Table(  # one §5.7 rollback by component (route, model … compensation)
+    "rollbacks",
+    metadata,
+    sa.Column("rollback_id", sa.String(71), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("component", sa.String(32), nullable=False),
+    sa.Column("route", sa.String(512), nullable=True),
+    sa.Column("lane", sa.String(16), nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Index("ix_rollbacks_release", "release_id"),
+)
+
+drills = sa.Table(  # §8.6 rollback drills: each runbook step with timings
+    "drills",
+    metadata,
+    sa.Column("drill_id", sa.String(71), primary_key=True),
+    sa.Column("release_id", sa.String(128), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Index("ix_drills_release", "release_id"),
+)
+
+ct_triggers = sa.Table(  # §8.7 continuous-training trigger records (P4): never a promotion
+    "ct_triggers",
+    metadata,
+    sa.Column("trigger_id", sa.String(128), primary_key=True),
+    sa.Column("use_case_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("candidate_release_id", sa.String(128), nullable=True),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Index("ix_ct_triggers_use_case", "use_case_id"),
+)
+
+incidents = sa.Table(  # incident records opened by a stop condition, a rollback or a trigger
+    "incidents",
+    metadata,
+    sa.Column("incident_id", sa.String(128), primary_key=True),
+    sa.Column("use_case_id", sa.String(128), nullable=False),
+    sa.Column("release_id", sa.String(128), nullable=True),
+    sa.Column("source", sa.String(32), nullable=False),  # rollout | rollback | ct_trigger
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Index("ix_incidents_release", "release_id"),
+)

@@ -54,6 +54,12 @@ class RecordTable(StrEnum):
     TRAFFIC_PLANS = "traffic_plans"  # §5.6 rollout plans promotions cite (P5)
     DEPLOYMENTS = "deployments"  # deployment manifests (R6)
     PROMOTIONS = "promotions"  # moves along the stage graph (P1)
+    ROUTES = "routes"  # desired vs observed traffic per route (the latest write is the truth)
+    ROUTE_EVENTS = "route_events"  # what moved a route, with each step's analysis (P5)
+    ROLLBACKS = "rollbacks"  # rollbacks by component, quarantines, compensation (P6)
+    DRILLS = "drills"  # rollback runbook drills (§8.6)
+    CT_TRIGGERS = "ct_triggers"  # continuous-training trigger records (P4, §8.7)
+    INCIDENTS = "incidents"  # incidents opened by stops, rollbacks and triggers
 
 
 def record_key(values: Sequence[Any]) -> str:

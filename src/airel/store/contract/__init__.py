@@ -1,7 +1,8 @@
 """The Store contract: what services may ask of storage, and nothing about how.
 
-One protocol per bounded context (:mod:`.release`, :mod:`.data`, :mod:`.eval`,
-:mod:`.gate`, :mod:`.promotion`), composed into the one transaction type services see.
+One protocol per bounded context (:mod:`.release`, :mod:`.data`, :mod:`.eval`, :mod:`.gate`,
+:mod:`.promotion` with :mod:`.rollout` and :mod:`.triggers`), composed into the one
+transaction type services see.
 
 Every mutation happens inside :meth:`Store.write`, which runs a function in ONE transaction
 that must also append to the audit chain; the implementation refuses to commit a mutation
@@ -22,6 +23,8 @@ from airel.store.contract.eval import EvalReads, EvalWrites
 from airel.store.contract.gate import GateReads, GateWrites
 from airel.store.contract.promotion import PromotionReads, PromotionWrites
 from airel.store.contract.release import ReleaseReads, ReleaseWrites
+from airel.store.contract.rollout import RolloutReads, RolloutWrites
+from airel.store.contract.triggers import TriggerReads, TriggerWrites
 
 __all__ = [
     "DataReads",
@@ -35,18 +38,41 @@ __all__ = [
     "ReadTx",
     "ReleaseReads",
     "ReleaseWrites",
+    "RolloutReads",
+    "RolloutWrites",
     "Store",
+    "TriggerReads",
+    "TriggerWrites",
     "WriteTx",
 ]
 
 T = TypeVar("T")
 
 
-class ReadTx(ReleaseReads, DataReads, EvalReads, GateReads, PromotionReads, Protocol):
+class ReadTx(
+    ReleaseReads,
+    DataReads,
+    EvalReads,
+    GateReads,
+    PromotionReads,
+    RolloutReads,
+    TriggerReads,
+    Protocol,
+):
     """Reads inside one consistent transaction (every context's, over one connection)."""
 
 
-class WriteTx(ReleaseWrites, DataWrites, EvalWrites, GateWrites, PromotionWrites, ReadTx, Protocol):
+class WriteTx(
+    ReleaseWrites,
+    DataWrites,
+    EvalWrites,
+    GateWrites,
+    PromotionWrites,
+    RolloutWrites,
+    TriggerWrites,
+    ReadTx,
+    Protocol,
+):
     """Reads plus mutations inside one serialised write transaction."""
 
 

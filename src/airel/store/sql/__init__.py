@@ -40,6 +40,8 @@ from airel.store.sql.identity import IdentityReads, IdentityWrites
 from airel.store.sql.promotion import PromotionReads, PromotionWrites
 from airel.store.sql.records import RecordReads, RecordWrites
 from airel.store.sql.release import ReleaseReads, ReleaseWrites
+from airel.store.sql.rollout import RolloutReads, RolloutWrites
+from airel.store.sql.triggers import TriggerReads, TriggerWrites
 
 T = TypeVar("T")
 
@@ -55,6 +57,8 @@ class SqlReadTx(
     GateReads,
     IdentityReads,
     PromotionReads,
+    RolloutReads,
+    TriggerReads,
     RecordReads,
 ):
     """Read methods over one connection."""
@@ -107,6 +111,8 @@ class SqlWriteTx(
     GateWrites,
     IdentityWrites,
     PromotionWrites,
+    RolloutWrites,
+    TriggerWrites,
     RecordWrites,
     SqlReadTx,
 ):
