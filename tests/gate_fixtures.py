@@ -42,8 +42,8 @@ LATER_OK: dict[str, dict[str, Any]] = {
         "shadow_side_effects": 0,
         "shadow_requests": 5000,
         "dashboard_tiles_stale": 0,
-        "rollback_drill_minutes": 6.0,
     },
+    "rollback_drill": {"rollback_drill_minutes": 6.0, "rollback_drill_failed_steps": 0},
     "canary": {
         "canary_critical_failures": 0,
         "canary_latency_p95_ms": 120.0,
@@ -73,6 +73,16 @@ def freeze_pair(client: Client, bundle_yaml: Callable[..., str], write: Callable
     v2 = bundle_yaml(release_id=V2, model_version="2.0.0", rollback_target=V1)
     client.bundles.create(write("v2.yaml", v2 + SCOPE), freeze=True)
     return V2
+
+
+ROUTE = "fraud-score-prod"  # bundle_yaml's deployment.route
+
+
+def adopt_v1(client: Client, route: str = ROUTE) -> None:
+    """V1 recorded as what the production route ran before airel (its stable release)."""
+    from airel.services.promotion import rollouts
+
+    rollouts.adopt(client.ctx, route, release_id=V1, change_approval="CHG-0001")
 
 
 def as_actor(client: Client, name: str, *roles: str) -> Client:

@@ -25,12 +25,16 @@ if TYPE_CHECKING:
     from airel.domain.gate.metrics import MetricDef
     from airel.sdk.audit import Audit
     from airel.sdk.bundles import Bundles
+    from airel.sdk.ci import Ci
     from airel.sdk.data import Data
     from airel.sdk.evals import Evals
     from airel.sdk.gates import Gates
     from airel.sdk.identity import Identity
     from airel.sdk.promotions import Promotions
     from airel.sdk.registry import Registry
+    from airel.sdk.releases import Releases
+    from airel.sdk.rollouts import Rollouts
+    from airel.sdk.triggers import Triggers
     from airel.services.kernel.context import Context
 
 __all__ = ["ALIASES", "BASELINE_CHUNK", "Client"]
@@ -175,6 +179,34 @@ class Client:
         from airel.sdk.promotions import Promotions  # noqa: PLC0415
 
         return Promotions(self.runtime)
+
+    @cached_property
+    def releases(self) -> Releases:
+        """The §5.8 promotion workflow of a release: each step with its evidence."""
+        from airel.sdk.releases import Releases  # noqa: PLC0415
+
+        return Releases(self.runtime)
+
+    @cached_property
+    def rollouts(self) -> Rollouts:
+        """Routes, rollouts step by step, rollbacks by component, runbooks and drills."""
+        from airel.sdk.rollouts import Rollouts  # noqa: PLC0415
+
+        return Rollouts(self.runtime)
+
+    @cached_property
+    def triggers(self) -> Triggers:
+        """Continuous-training trigger records (never a promotion) and incidents."""
+        from airel.sdk.triggers import Triggers  # noqa: PLC0415
+
+        return Triggers(self.runtime)
+
+    @cached_property
+    def ci(self) -> Ci:
+        """The §5.3 CI checklist, run here and recorded as G2 evidence."""
+        from airel.sdk.ci import Ci  # noqa: PLC0415
+
+        return Ci(self.runtime)
 
     @cached_property
     def identity(self) -> Identity:

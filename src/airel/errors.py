@@ -87,6 +87,10 @@ class Reason(StrEnum):
     PROMOTION_NOT_ALLOWED = "PROMOTION_NOT_ALLOWED"  # no admitting decision, or not forward
     PROMOTION_BEYOND_DECISION = "PROMOTION_BEYOND_DECISION"  # past the stage cap or conditions
     DECISION_EXPIRED = "DECISION_EXPIRED"  # the gate decision a promotion rests on expired
+    ROLLOUT_STATE = "ROLLOUT_STATE"  # the route's rollout is not in a state that allows this
+    ROLLBACK_NOT_ALLOWED = "ROLLBACK_NOT_ALLOWED"  # target never approved there, other use case…
+    RESTART_GATE_REQUIRED = "RESTART_GATE_REQUIRED"  # after an emergency change, a new decision
+    CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"  # a production action without typed consent
     UNKNOWN_ROLE = "UNKNOWN_ROLE"  # an approver role airel does not define
     ROLE_NOT_HELD = "ROLE_NOT_HELD"  # the identity holds no live grant of that role in the store
     KEY_REVOKED = "KEY_REVOKED"  # a signing key was revoked (or is being revoked twice)
@@ -109,6 +113,7 @@ class Reason(StrEnum):
     ARTIFACT_MISSING = "ARTIFACT_MISSING"  # an artifact file or blob does not exist
     PLUGIN_NOT_FOUND = "PLUGIN_NOT_FOUND"  # no installed plugin has that name in its group
     DECISION_NOT_FOUND = "DECISION_NOT_FOUND"  # no such gate decision
+    ROUTE_NOT_FOUND = "ROUTE_NOT_FOUND"  # no route of that name in that lane
     EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"  # no stored validation run / eval record to link
     KEY_NOT_REGISTERED = "KEY_NOT_REGISTERED"  # no such key registered for that identity (then)
     # -- conflicts (ConflictError) --

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from airel.cli.main import app
 from airel.client import Client
-from gate_fixtures import V1, V2, approve_all, freeze_pair, now, ready_through_g9
+from gate_fixtures import V1, V2, adopt_v1, approve_all, freeze_pair, now, ready_through_g9
 
 runner = CliRunner()
 PLAN = """\
@@ -46,6 +46,7 @@ def cli(
     when = now()
     approve_all(fraud_registry, when=when)
     assert fraud_registry.gates.check(V2, now=when + timedelta(minutes=1)).record.decision == "go"
+    adopt_v1(fraud_registry)
 
     def run(*args: str) -> tuple[int, Any]:
         result = runner.invoke(app, ["--database-url", database_url, "--actor", "rm", *args])

@@ -15,7 +15,16 @@ from airel.client import Client
 from airel.domain.promotion.environments import Environment
 from airel.errors import AirelError, Reason
 from airel.services.promotion import promotions
-from gate_fixtures import V1, V2, approve_all, freeze_pair, now, ready_through_g4, ready_through_g9
+from gate_fixtures import (
+    V1,
+    V2,
+    adopt_v1,
+    approve_all,
+    freeze_pair,
+    now,
+    ready_through_g4,
+    ready_through_g9,
+)
 
 PLAN = """\
 plan_id: FRAUD-ROLLOUT-1
@@ -93,6 +102,7 @@ def test_a_go_walks_shadow_then_canary_with_the_plan(release: Client, write: Any
     approve_all(release, when=when)
     go = release.gates.check(V2, now=when + timedelta(minutes=1)).record
     assert go.decision == "go", go.body["outcome"]["reasons"]
+    adopt_v1(release)
     plan, deploy = files(release, write)
     shadow = promotions.promote(release.ctx, V2, target="shadow", plan=plan, deployment=deploy)
     assert shadow.deployment.traffic == {V1: 100.0}
@@ -113,7 +123,7 @@ def test_a_go_walks_shadow_then_canary_with_the_plan(release: Client, write: Any
     )
     with release.ctx.store.read() as tx:
         actions = [e.action for e in tx.iter_audit()]
-    assert actions[-2:] == ["promotion.create", "promotion.create"]
+    assert actions[-4:] == ["promotion.create", "route.promote"] * 2
     assert release.verify_audit().ok
 
 
@@ -124,6 +134,7 @@ def test_canary_without_monitoring_is_refused_and_nothing_written(
     when = now()
     approve_all(release, when=when)
     release.gates.check(V2, now=when + timedelta(minutes=1))
+    adopt_v1(release)
     plan, _ = files(release, write)
     bare = write("bare.yaml", "tools: {case-lookup: read}\n")
     error = refused(release, target="canary", plan=plan, deployment=bare)
@@ -168,6 +179,7 @@ def test_the_promotion_card_comes_from_the_records(release: Client, write: Any) 
     when = now()
     approve_all(release, when=when)
     release.gates.check(V2, now=when + timedelta(minutes=1))
+    adopt_v1(release)
     plan, deploy = files(release, write)
     promotions.promote(release.ctx, V2, target="shadow", plan=plan, deployment=deploy)
     canary = promotions.promote(release.ctx, V2, target="canary", plan=plan, deployment=deploy)

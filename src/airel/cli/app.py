@@ -100,6 +100,18 @@ class AirelGroup(TyperGroup):
         return _flags_as_flags(super().get_params(ctx))
 
 
+class DefaultVerbGroup(AirelGroup):
+    """A group whose first argument may be an operand of its default verb: ``airel rollback
+    RELEASE …`` runs ``airel rollback apply RELEASE …``; ``airel rollback drill …`` stays."""
+
+    default_verb = "apply"
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = [self.default_verb, *args]
+        return super().resolve_command(ctx, args)
+
+
 class LazyRoot(AirelGroup):
     """The root: its commands come from :data:`airel.cli.table.COMMANDS` and each command's
     module is imported only when that command runs or shows its own help. ``airel --help``
@@ -160,7 +172,9 @@ def load_command(name: str, entry: Entry, markup: Any) -> Any:
     target = getattr(importlib.import_module(f"airel.cli.{entry.module}"), entry.attr)
     if entry.group:
         finish_help(target, (name,))
-        info = TyperInfo(target, name=name, cls=AirelGroup)
+        own = target.info.cls
+        cls = own if isinstance(own, type) and issubclass(own, AirelGroup) else AirelGroup
+        info = TyperInfo(target, name=name, cls=cls)
         return typer.main.get_group_from_info(
             info, pretty_exceptions_short=True, suggest_commands=True, rich_markup_mode=markup
         )

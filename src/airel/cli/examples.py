@@ -363,6 +363,12 @@ EXAMPLES: dict[str, list[Example]] = {
     ],
     # -- audit --
     # -- promotion --
+    "ci run": [
+        (
+            "Run the §5.3 checks in ./ and record them as the candidate's CI evidence",
+            f"airel ci run {CANDIDATE} --config ci.yaml --report ci-report.json",
+        ),
+    ],
     "promote": [
         (
             "Staging first: the release replays traffic under its gate decision",
@@ -400,6 +406,98 @@ EXAMPLES: dict[str, list[Example]] = {
             "The §8.5 canary plan of the first canary step",
             "airel traffic-plan canary rollout.yaml --step canary-1 --out canary-plan.md",
         )
+    ],
+    "release status": [
+        (
+            "Where the candidate is in the §5.8 workflow, and the next step",
+            f"airel release status {CANDIDATE}",
+        ),
+        (
+            "The same as JSON, with the Markdown page written for the change ticket",
+            f"airel release status {CANDIDATE} --json --out release-status.md",
+        ),
+    ],
+    "rollout status": [
+        ("Every route: status, version, stable and candidate", "airel rollout status"),
+        ("One route with its history", "airel rollout status fraud-scoring --json"),
+    ],
+    "rollout adopt": [
+        (
+            "Record what production ran before airel as the route's stable release",
+            "airel rollout adopt fraud-scoring --release FRAUD-2026-006 "
+            "--change-approval CHG-2026-0917",
+        )
+    ],
+    "rollout analyse": [
+        ("The current step's verdict, nothing moves", "airel rollout analyse fraud-scoring")
+    ],
+    "rollout advance": [
+        (
+            "Advance one step on the version you looked at (a re-run is a no-op)",
+            "airel rollout advance fraud-scoring --expect-version 4 --to-step canary-2",
+        )
+    ],
+    "rollout pause": [
+        ("Hold the ramp", "airel rollout pause fraud-scoring --reason 'complaint spike'")
+    ],
+    "rollout resume": [("Let it move again", "airel rollout resume fraud-scoring")],
+    "rollout abort": [
+        (
+            "Stop the rollout: all traffic to the stable release",
+            f"airel rollout abort fraud-scoring --confirm {CANDIDATE}",
+        )
+    ],
+    "reconcile": [
+        ("One pass with the embedded router", "airel reconcile"),
+        (
+            "Loop, writing each route's split for the proxy",
+            "airel reconcile --router-dir /etc/airel/routes --passes 360 --interval 10",
+        ),
+    ],
+    "rollback apply": [
+        (
+            "The prompt back to the previous approved release's (emergency change)",
+            f"airel rollback apply {CANDIDATE} --component prompt --reason 'refusals up' --yes",
+        ),
+        (
+            "All traffic back to the approved rollback target",
+            f"airel rollback apply {CANDIDATE} --component route --incident INC-2211 "
+            f"--confirm {CANDIDATE}",
+        ),
+        (
+            "Quarantine a batch run's outputs",
+            f"airel rollback apply {CANDIDATE} --component batch --batch-run scores-2026-12-01",
+        ),
+    ],
+    "rollback list": [
+        ("Every rollback of a release", f"airel rollback list --release {CANDIDATE}")
+    ],
+    "rollback runbook": [
+        ("The §8.6 runbook for the approvers' pack", f"airel rollback runbook {CANDIDATE}")
+    ],
+    "rollback drill": [
+        (
+            "Rehearse the rollback in staging, stored as G6 evidence",
+            f"airel rollback drill {CANDIDATE} --out drill.md",
+        )
+    ],
+    "ct trigger": [
+        (
+            "Record a drift trigger: build and freeze its candidate (held, never promoted)",
+            "airel ct trigger ct-fraud-021.yaml --workdir training/",
+        ),
+        ("Record it without running the build", "airel ct trigger ct-fraud-021.yaml --no-build"),
+    ],
+    "ct check": [("Check a trigger file before recording it", "airel ct check ct-fraud-021.yaml")],
+    "ct list": [("Every trigger of one use case", "airel ct list --use-case FRAUD-SCORING --json")],
+    "ct record": [
+        (
+            "The §8.7 trigger record, for the model risk pack",
+            "airel ct record CT-FRAUD-2026-021 --out ct-fraud-021.md",
+        )
+    ],
+    "incident list": [
+        ("Incidents of the production release", f"airel incident list --release {PRODUCTION}")
     ],
     "audit verify": [
         ("Check every chain link and re-hash every record", "airel audit verify"),

@@ -96,6 +96,9 @@ COMMANDS: dict[str, Entry] = {
         canonical="gate accept-risk",
     ),
     # promotion
+    "ci": Entry(
+        "commands_ci", "ci_app", "The §5.3 CI checklist, run here and recorded as G2 evidence."
+    ),
     "promote": Entry(
         "commands_promotion",
         "promote",
@@ -112,6 +115,35 @@ COMMANDS: dict[str, Entry] = {
     ),
     "traffic-plan": Entry(
         "commands_promotion", "plan_app", "Traffic plans: shadow, canary, ramp, full."
+    ),
+    "rollout": Entry(
+        "commands_rollout",
+        "rollout_app",
+        "Routes and their rollouts: status, advance, pause, resume, abort.",
+    ),
+    "reconcile": Entry(
+        "commands_rollout",
+        "reconcile",
+        "Converge every route: fire stop conditions, optionally advance, apply to the router.",
+        False,
+    ),
+    "rollback": Entry(
+        "commands_rollout",
+        "rollback_app",
+        "Roll a release back by component; its runbook and drills.",
+    ),
+    "release": Entry(
+        "commands_release",
+        "release_app",
+        "The §5.8 promotion workflow of a release: each step with its evidence.",
+    ),
+    "ct": Entry(
+        "commands_ct",
+        "ct_app",
+        "Continuous-training triggers: record, build a candidate, never promote.",
+    ),
+    "incident": Entry(
+        "commands_ct", "incident_app", "Incidents opened by triggers, rollouts and rollbacks."
     ),
     # identity
     "role": Entry(

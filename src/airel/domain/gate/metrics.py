@@ -31,6 +31,7 @@ class EvidenceKind(StrEnum):
     PRIVACY_REVIEW = "privacy_review"  # attestation: privacy review (G5)
     MODEL_RISK_REVIEW = "model_risk_review"  # attestation: model risk validation (G5)
     SHADOW = "shadow"  # attestation: shadow run and observability (G6)
+    ROLLBACK_DRILL = "rollback_drill"  # attestation: `airel rollback drill` in staging (G6)
     CANARY = "canary"  # attestation: canary analysis (G7)
     RAMP = "ramp"  # attestation: ramp and scale readiness (G8)
     POST_RELEASE = "post_release"  # attestation: post-release review (G9)
@@ -133,16 +134,20 @@ _DEFS: list[MetricDef] = [
     *_m(EvidenceKind.SHADOW, "int", ("shadow_side_effects", "side effects seen in shadow"),
         ("shadow_requests", "requests replayed in shadow"),
         ("dashboard_tiles_stale", "non-critical dashboard tiles refreshing late")),
-    *_m(EvidenceKind.SHADOW, "double",
+    *_m(EvidenceKind.ROLLBACK_DRILL, "double",
         ("rollback_drill_minutes", "minutes the last rollback drill took")),
-    *_m(EvidenceKind.CANARY, "int", ("canary_critical_failures", "critical failures in canary")),
+    *_m(EvidenceKind.ROLLBACK_DRILL, "int",
+        ("rollback_drill_failed_steps", "runbook steps the last drill could not execute")),
+    *_m(EvidenceKind.CANARY, "int", ("canary_critical_failures", "critical failures in canary"),
+        ("canary_requests", "requests the canary served")),
     *_m(EvidenceKind.CANARY, "double", ("canary_latency_p95_ms", "canary p95 latency"),
         ("canary_error_rate", "canary error rate"),
         ("canary_override_rate", "share of outputs overridden by humans"),
         ("canary_cost_per_request", "cost per request in canary")),
     *_m(EvidenceKind.RAMP, "bool", ("ramp_capacity_ok", "capacity tested for the next step"),
         ("support_ready", "support trained and staffed")),
-    *_m(EvidenceKind.RAMP, "int", ("aged_issues", "issues open longer than the SLA")),
+    *_m(EvidenceKind.RAMP, "int", ("aged_issues", "issues open longer than the SLA"),
+        ("ramp_requests", "requests the ramp step served")),
     *_m(EvidenceKind.POST_RELEASE, "bool", ("post_release_review_done", "review held"),
         ("evidence_complete", "the evidence binder is complete")),
     *_m(EvidenceKind.POST_RELEASE, "int", ("open_incidents", "incidents still open")),

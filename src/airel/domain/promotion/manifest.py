@@ -80,6 +80,8 @@ class DeploymentManifest(BaseModel):
     change_approval: Text | None = None  # e.g. the change ticket
     canary_result: Text | None = None  # the stored analysis of the last rollout step
     incidents: list[Text] = Field(default_factory=list)
+    # a component rollback's composition: component path → the approved release it came from
+    composed_from: dict[Text, Text] = Field(default_factory=dict)
 
     @property
     def digest(self) -> str:

@@ -343,9 +343,14 @@ def _read(metric: str, observed: Mapping[str, object]) -> object | None:
 
 
 def analyse_step(
-    step: PlanStep, observed: Mapping[str, object], *, elapsed_hours: float, requests: int
+    step: PlanStep,
+    observed: Mapping[str, object],
+    *,
+    elapsed_hours: float,
+    requests: int | None,
 ) -> StepAnalysis:
-    """Decide one step from observed metrics (missing, wrong-typed values count as unread)."""
+    """Decide one step from observed metrics (missing, wrong-typed values count as unread;
+    ``requests`` None: no request count was recorded, inconclusive when the step needs one)."""
     results: list[CriterionResult] = []
     for c in step.stop:
         value = _read(c.metric, observed)
@@ -362,20 +367,17 @@ def analyse_step(
             tuple(f"STOP:{r.criterion.text()}" for r in fired),
             tuple(results),
         )
-    unread = [r for r in results if r.holds is None]
+    unread = [f"MISSING:{r.criterion.metric}" for r in results if r.holds is None]
+    if requests is None and step.min_requests > 0:
+        unread.append("MISSING:requests")
     if unread:
-        return StepAnalysis(
-            step.name,
-            StepVerdict.INCONCLUSIVE,
-            tuple(f"MISSING:{r.criterion.metric}" for r in unread),
-            tuple(results),
-        )
+        return StepAnalysis(step.name, StepVerdict.INCONCLUSIVE, tuple(unread), tuple(results))
     reasons = [
         f"NOT_MET:{r.criterion.text()}" for r in results if r.kind == "success" and not r.holds
     ]
     if elapsed_hours < step.min_duration_hours:
         reasons.append(f"DURATION:{elapsed_hours:g}h<{step.min_duration_hours:g}h")
-    if requests < step.min_requests:
+    if requests is not None and requests < step.min_requests:
         reasons.append(f"REQUESTS:{requests}<{step.min_requests}")
     verdict = StepVerdict.HOLD if reasons else StepVerdict.ADVANCE
     return StepAnalysis(step.name, verdict, tuple(reasons), tuple(results))

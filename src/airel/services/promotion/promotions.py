@@ -29,6 +29,7 @@ from airel.adapters.documents.parse import load_document
 from airel.domain.gate.decision import DecisionKind
 from airel.domain.gate.records import DecisionRecord
 from airel.domain.gate.stack import Conditions, Stage
+from airel.domain.promotion import route as route_rules
 from airel.domain.promotion.environments import Environment, parse_environment
 from airel.domain.promotion.manifest import (
     DeploymentManifest,
@@ -46,10 +47,12 @@ from airel.domain.promotion.promotion import (
     promotion_id_of,
 )
 from airel.domain.promotion.promotion_card import render_promotion_card
+from airel.domain.promotion.route import EventKind, Route, Traffic, lane_of
 from airel.domain.promotion.traffic_plan import TrafficPlan, parse_traffic_plan
 from airel.domain.release.bundle import FrozenBundle, release_node
 from airel.errors import NotFoundError, Reason, ValidationError
 from airel.services.kernel.context import Context
+from airel.services.promotion import routes
 from airel.store.contract import ReadTx, WriteTx
 
 
@@ -60,6 +63,7 @@ class PromotionResult:
     promotion: Promotion
     deployment: DeploymentManifest
     plan: TrafficPlan | None
+    route: Route | None = None  # the route it moved (None: an environment without routes)
 
 
 def load_plan(ctx: Context, path: Path) -> TrafficPlan:
@@ -101,9 +105,19 @@ def _bundle(tx: ReadTx, release_id: str) -> FrozenBundle:
 
 
 def current_environment(tx: ReadTx, release_id: str) -> Environment | None:
-    """Where the release runs now: its latest promotion's target (None: nowhere yet)."""
-    promotions = tx.list_promotions(release_id=release_id)
-    return promotions[-1].target if promotions else None
+    """Where the release runs now: the target of its latest promotion that still holds
+    (None: nowhere yet). A promotion onto a route stops holding once the route no longer
+    carries the release (an abort, a stop condition, a route rollback): the release is back
+    where it ran before, and may enter again (after a rollback, under a restart decision)."""
+    for promotion in reversed(tx.list_promotions(release_id=release_id)):
+        lane = lane_of(promotion.target)
+        stored = tx.get_deployment(promotion.deployment_digest)
+        if lane is None or stored is None:
+            return promotion.target
+        route = tx.get_route(stored.manifest.route, lane)
+        if route is None or release_id in route.desired.releases:
+            return promotion.target
+    return None
 
 
 def _split(
@@ -138,6 +152,49 @@ def _split(
     if target is Environment.SHADOW:
         return {baseline: 100.0}, [release_id]
     return {baseline: 100.0 - share, release_id: share}, []
+
+
+def _route_to(
+    tx: WriteTx,
+    ctx: Context,
+    existing: Route | None,
+    manifest: DeploymentManifest,
+    promotion: Promotion,
+    plan: TrafficPlan | None,
+    baseline: str | None,
+    at: str,
+) -> Route:
+    """The route after the promotion: the candidate on it under the manifest's split, in the
+    plan's first step of the target environment (compare-and-set, with its event)."""
+    lane = lane_of(manifest.environment)
+    assert lane is not None
+    release_id = manifest.release_id
+    whole = manifest.traffic.get(release_id, 0.0) >= 100.0
+    stable = release_id if whole or baseline is None else baseline
+    manifests = {release_id: manifest.digest}
+    if existing is not None and stable in existing.desired.manifests:
+        manifests[stable] = existing.desired.manifests[stable]
+    step = (
+        next((s for s in plan.steps if s.environment is manifest.environment), None)
+        if plan
+        else None
+    )
+    after = route_rules.start(
+        existing,
+        route=manifest.route,
+        lane=lane,
+        environment=manifest.environment,
+        candidate=release_id,
+        stable=stable,
+        traffic=Traffic(weights=manifest.traffic, mirror=manifest.mirror, manifests=manifests),
+        plan_digest=plan.digest if plan else None,
+        step=step.name if step else None,
+        at=at,
+        by=ctx.actor,
+    )
+    body = {"promotion": promotion.promotion_id, "deployment": manifest.digest}
+    routes.move(tx, ctx, existing, after, EventKind.PROMOTE, release_id, body, at=at)
+    return after
 
 
 def promote(
@@ -187,8 +244,16 @@ def promote(
                 fix="set route: in the deployment file or deployment.route in the bundle",
                 details={"field": "route"},
             )
+        lane = lane_of(to)
+        existing = tx.get_route(route, lane) if lane is not None else None
+        routes.check_restart_gate(tx, existing, release_id, record)
         baseline = section.rollback_target if section else None
+        if existing is not None and existing.stable != release_id:
+            baseline = existing.stable  # what runs there now is what the candidate runs beside
         traffic, mirror = _split(to, traffic_plan, release_id, baseline)
+        for other in traffic:
+            if other != release_id:
+                routes.require_approved(tx, other, to, role="baseline")
         manifest = DeploymentManifest(
             release_id=release_id,
             environment=to,
@@ -238,7 +303,10 @@ def promote(
             after=promotion.promotion_id,
             details={"target": to.value, "deployment": manifest.digest, "route": route},
         )
-        return PromotionResult(promotion, manifest, traffic_plan)
+        moved = None
+        if lane is not None:
+            moved = _route_to(tx, ctx, existing, manifest, promotion, traffic_plan, baseline, at)
+        return PromotionResult(promotion, manifest, traffic_plan, moved)
 
     return ctx.store.write(write)
 

@@ -1,8 +1,7 @@
 """The Store contract: what services may ask of storage, and nothing about how.
 
 One protocol per bounded context (:mod:`.release`, :mod:`.data`, :mod:`.eval`, :mod:`.gate`,
-:mod:`.promotion` with :mod:`.rollout` and :mod:`.triggers`), composed into the one
-transaction type services see.
+:mod:`.promotion`), composed into the one transaction type services see.
 
 Every mutation happens inside :meth:`Store.write`, which runs a function in ONE transaction
 that must also append to the audit chain; the implementation refuses to commit a mutation
@@ -21,10 +20,15 @@ from typing import Protocol, TypeVar
 from airel.store.contract.data import DataReads, DataWrites
 from airel.store.contract.eval import EvalReads, EvalWrites
 from airel.store.contract.gate import GateReads, GateWrites
-from airel.store.contract.promotion import PromotionReads, PromotionWrites
+from airel.store.contract.promotion import (
+    PromotionReads,
+    PromotionWrites,
+    RolloutReads,
+    RolloutWrites,
+    TriggerReads,
+    TriggerWrites,
+)
 from airel.store.contract.release import ReleaseReads, ReleaseWrites
-from airel.store.contract.rollout import RolloutReads, RolloutWrites
-from airel.store.contract.triggers import TriggerReads, TriggerWrites
 
 __all__ = [
     "DataReads",
