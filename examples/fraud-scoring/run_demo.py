@@ -13,8 +13,14 @@ What it does, in a fresh work directory with the embedded store (./.airel, SQLit
    production one);
 6. validates the data, compares the models offline, gates the candidate G0–G4 (a no-go, a
    fix, an exception, a limited go; a refused self-approval; the production release's no-go),
-   then shows lineage both ways, the §7.2 reproducibility report, the diff against
-   production, and verifies the bundle and the audit chain.
+   promotes the candidate to staging under the limited go (shadow refused beyond its cap);
+7. carries it on (``rollout_story.py``): adopts the production release on its route, drills
+   the rollback in staging, attests the G5 reviews and the five Tier 1 approvals, promotes to
+   shadow under a traffic plan, advances into canary, where a stop condition fires and the
+   route rolls back to production; quarantines the canary's batch, writes the §8.6 runbook,
+   and shows the restart gate refusing a second try;
+8. shows lineage both ways, the §7.2 reproducibility report, the diff against production, and
+   verifies the bundle and the audit chain.
 
 It prints one line per step: ✓ or ✗ (a no-go or refusal the story expects is part of the
 story, printed with its step), what happened, the id, and the ``airel`` command that shows it,
@@ -45,6 +51,7 @@ from pipeline_specs import (
     write_scoring_snapshot,
     write_skewed_serving_sample,
 )
+from rollout_story import roll_out
 
 from airel import Client
 
@@ -67,6 +74,8 @@ ROLES = (
     ("sam-de-wit", "business_owner"),
     ("release-manager", "release_manager"),
     ("release-manager", "business_owner"),
+    ("omar-haddad", "security"),
+    ("priya-nair", "data_owner"),
 )
 PASSING = frozenset({"go", "limited_go", "risk_acceptance"})
 NOT_FAILING = frozenset({"pass", "excepted", "accepted"})  # rule results that do not block
@@ -310,14 +319,15 @@ def failure_line(f: dict[str, Any]) -> str:
 
 
 def gate_check(
-    demo: Demo, release: str, why: str, *, behind_limit: int | None = None
+    demo: Demo, release: str, why: str, *, behind_limit: int | None = None, through: str = "G4"
 ) -> tuple[str, str]:
-    """``gate check --through G4``: one line, and one per failing rule on a no-go.
+    """``gate check --through G4`` (or ``through``): one line, and one per failing rule on a
+    no-go.
 
     ``behind_limit`` caps the lines for rules failing behind the deciding gate (the rest are
     counted; ``gate explain`` lists them all). Returns the decision and its id.
     """
-    _, out = demo.cli("gate", "check", release, "--through", "G4", expect=(0, 1))
+    _, out = demo.cli("gate", "check", release, "--through", through, expect=(0, 1))
     decision = out["decision"]
     failures = failures_of(out)
     if decision in PASSING:
@@ -336,7 +346,8 @@ def gate_check(
         )
         text += f" ({behind} behind {at})" if behind else ""
     lookup = ("gate", "explain", out["decision_id"][:19])
-    demo.step(decision in PASSING, f"gate check {release} G0–G4 ({why}): {text}", lookup=lookup)
+    line = f"gate check {release} G0–{through} ({why}): {text}"
+    demo.step(decision in PASSING, line, lookup=lookup)
     shown_behind = 0
     for f in failures:
         if not f.get("deciding") and behind_limit is not None:
@@ -579,6 +590,7 @@ def main() -> int:
     evaluate_models(demo)
     decision = gate_release(demo, monitoring_run)
     promoted = promote_release(demo)
+    rolled = roll_out(demo, gate_check)
     verified = show_evidence(demo)
     demo.flush()
     print(
@@ -586,7 +598,8 @@ def main() -> int:
         f"store {demo.work / '.airel'}; run the commands in parentheses there (cd {demo.work})"
         + ("" if demo.verbose else ", or rerun with --verbose for every table")
     )
-    return 0 if complete and decision in PASSING and promoted and verified else 1
+    ok = complete and decision in PASSING and promoted and rolled and verified
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -215,6 +215,20 @@ def test_fairness_without_limits_is_missing_and_undefined_gap_inconclusive() -> 
     )
 
 
+def test_fairness_is_read_where_the_attribute_has_two_groups() -> None:
+    """A dataset holding one group of the attribute (a regression set of past incidents) has
+    no gap to show: it is skipped, and where no dataset has two groups the fact is
+    inconclusive, never a pass."""
+    body = comparison_body()
+    single = {"groups": {"False": {"n": 13}}, "tpr_gap": {"value": None}}
+    body["datasets"].append({**body["datasets"][0], "candidate": {"fairness": single}})
+    facts = gf.eval_facts("comparison", body, source=SRC)
+    assert facts["eval_fairness_breaches"].value == 1  # the first dataset's tpr gap
+    body["datasets"] = [{**body["datasets"][0], "candidate": {"fairness": single}}]
+    facts = gf.eval_facts("comparison", body, source=SRC)
+    assert facts["eval_fairness_breaches"].status is FactStatus.INCONCLUSIVE
+
+
 def test_no_declared_slices_means_nothing_uncovered() -> None:
     body = comparison_body(suite={})
     assert gf.eval_facts("comparison", body, source=SRC)["eval_uncovered_slices"].value == 0

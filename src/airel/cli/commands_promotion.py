@@ -58,7 +58,9 @@ def promote(
     )
     p, m = result.promotion, result.deployment
     if as_json:
-        output.emit_json({"promotion": p, "deployment": m, "deployment_digest": m.digest})
+        output.emit_json(
+            {"promotion": p, "deployment": m, "deployment_digest": m.digest, "route": result.route}
+        )
         return output.EXIT_OK
     source = p.source.value if p.source else "-"
     output.ok(f"{release}: {source} → {p.target.value} (promotion {p.promotion_id[:19]}…)")
@@ -71,6 +73,11 @@ def promote(
             ("decision", m.decision_id or "-"),
             ("manifest", m.digest),
             ("expires", p.expires_at),
+            *(
+                [("route version", f"{result.route.key} v{result.route.version}")]
+                if result.route
+                else []
+            ),
         ],
     )
     return output.EXIT_OK

@@ -16,13 +16,14 @@ from airel.domain.release.bundle import BundleDraft, BundleSpec, ComponentChange
 from airel.domain.release.completeness import CompletenessReport
 from airel.domain.release.kinds import BundleState
 from airel.sdk.facet import Facet
+from airel.services.gate.approval_record import reproducibility
 from airel.services.release import (
     bundle_drafts,
     bundles,
 )
 from airel.services.release.bundle_drafts import BundleView, Drafted
 from airel.services.release.bundles import BundleCheck, Frozen
-from airel.services.release.reproducibility import ReproReport, reproducibility
+from airel.services.release.reproducibility import ReproReport
 
 
 class Bundles(Facet):

@@ -209,10 +209,14 @@ def _fairness(body: Mapping[str, Any], shape: _Shape) -> Fact | int:
         return Fact(MISSING)
     side = "candidate" if shape.comparison else "classifier"
     breaches = 0
-    seen = False
+    seen = one_group = False
     for d in _datasets(body):
         report = (d.get(side) or {}).get("fairness")
         if not isinstance(report, Mapping):
+            continue
+        groups = report.get("groups")
+        if isinstance(groups, Mapping) and len(groups) < 2:
+            one_group = True  # e.g. a regression set of past incidents: no gap to see there
             continue
         seen = True
         for gap, limit_key in FAIRNESS_LIMITS.items():
@@ -223,7 +227,9 @@ def _fairness(body: Mapping[str, Any], shape: _Shape) -> Fact | int:
             if value is None:
                 return Fact(INCONCLUSIVE)
             breaches += float(value) > float(limit)
-    return breaches if seen else Fact(MISSING)
+    if not seen:  # measured nowhere: unknown, never a pass
+        return Fact(INCONCLUSIVE if one_group else MISSING)
+    return breaches
 
 
 def _llm_critical(body: Mapping[str, Any], shape: _Shape) -> dict[str, int]:

@@ -1,3 +1,3 @@
 """Promotion (issue 11): environments and the stage graph, deployment manifests, rollout plans and
-per-component rollback. Empty until that issue lands.
+per-component rollback, drills, the CI checklist, CT triggers and the release workflow.
 """

@@ -284,8 +284,8 @@ def _can_help(current: Decision, kind: WaiverKind, rules: Sequence[str]) -> None
             problems.append(
                 (
                     Reason.WAIVER_CANNOT_COVER,
-                    f"rule {rule_id!r} is {result.status.value} ({result.detail}): a "
-                    f"{kind.value.replace('_', ' ')} covers only a measured failure",
+                    f"rule {rule_id!r} is {result.status.value} ({result.detail}): "
+                    f"{_article(kind.value.replace('_', ' '))} covers only a measured failure",
                 )
             )
     if problems:
@@ -502,3 +502,8 @@ def list_waivers(ctx: Context, release_id: str) -> list[Waiver]:
     bundles.get_bundle(ctx, release_id)
     with ctx.store.read() as tx:
         return tx.list_waivers(release_id)
+
+
+def _article(noun: str) -> str:
+    """``an exception``, ``a risk acceptance``."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -54,7 +54,7 @@ class ReproReport(BaseModel):
     items: list[ReproItem]
 
 
-def _item(name: str, evidence: list[str], lacking: list[str]) -> ReproItem:
+def repro_item(name: str, evidence: list[str], lacking: list[str]) -> ReproItem:
     if not evidence:
         status = ItemStatus.MISSING
     elif lacking:
@@ -68,8 +68,13 @@ def _need(fields: dict[str, Any], names: list[str]) -> list[str]:
     return [n for n in names if fields.get(n) in (None, "", [], {})]
 
 
-def reproducibility(ctx: Context, release_id: str) -> ReproReport:
-    """Build the §7.2 report from the frozen bundle and the registry records it pins."""
+def reproducibility(
+    ctx: Context, release_id: str, *, approval: ReproItem | None = None
+) -> ReproReport:
+    """Build the §7.2 report from the frozen bundle and the registry records it pins.
+
+    The approval row belongs to a later context (the gate records who decided); its caller
+    passes it in (``airel.services.gate.approval_record``). Without it the row is missing."""
     bundle = get_bundle(ctx, release_id)
     spec = bundle.bundle_spec()
     by_path: dict[str, ComponentVersion] = {}
@@ -89,8 +94,8 @@ def reproducibility(ctx: Context, release_id: str) -> ReproReport:
         _prompt(bundle, by_path),
         _eval(bundle, by_path),
         _deployment(bundle),
-        # Approvals are recorded by the gate engine; until one exists this is honestly missing.
-        _item("approval", [], ["decision maker, date, conditions, exceptions, expiry"]),
+        approval
+        or repro_item("approval", [], ["decision maker, date, conditions, exceptions, expiry"]),
     ]
     complete = all(i.status in (ItemStatus.PRESENT, ItemStatus.NOT_APPLICABLE) for i in items)
     return ReproReport(release_id=release_id, digest=bundle.digest, complete=complete, items=items)
@@ -104,7 +109,7 @@ def _code(commit: str | None, code: ComponentVersion | None) -> ReproItem:
     else:
         evidence.append(f"{code.key.node}")
         lacking += _need(code.fields, ["repo", "branch", "build_id", "reviewers"])
-    return _item("code_snapshot", evidence, lacking)
+    return repro_item("code_snapshot", evidence, lacking)
 
 
 def _runtime(bundle: FrozenBundle, by_path: dict[str, ComponentVersion]) -> ReproItem:
@@ -125,12 +130,12 @@ def _runtime(bundle: FrozenBundle, by_path: dict[str, ComponentVersion]) -> Repr
             lacking += [f"{field} {n}" for n in _need(registered.fields, ["lock_file_hash"])]
     if evidence and not any("serving_image" in e for e in evidence):
         lacking.append("serving_image")
-    return _item("runtime_environment", evidence, lacking)
+    return repro_item("runtime_environment", evidence, lacking)
 
 
 def _data(dataset: ComponentVersion | None) -> ReproItem:
     if dataset is None:
-        return _item("data_snapshot", [], ["registered training snapshot"])
+        return repro_item("data_snapshot", [], ["registered training snapshot"])
     f = dataset.fields
     snapshot = f.get("snapshot", {})
     lacking = _need(f, ["source_lineage", "row_count"]) + _need(snapshot, ["query"])
@@ -138,7 +143,7 @@ def _data(dataset: ComponentVersion | None) -> ReproItem:
         lacking.append("partition or time window")
     if dataset.artifact is None and not f.get("content_hash"):
         lacking.append("content hash")
-    return _item("data_snapshot", [dataset.key.node], lacking)
+    return repro_item("data_snapshot", [dataset.key.node], lacking)
 
 
 def _labels(policy: ComponentVersion | None, pipeline: PipelineType | None) -> ReproItem:
@@ -147,8 +152,8 @@ def _labels(policy: ComponentVersion | None, pipeline: PipelineType | None) -> R
             item="label_snapshot", status=ItemStatus.NOT_APPLICABLE, evidence=[], lacking=[]
         )
     if policy is None:
-        return _item("label_snapshot", [], ["label policy version"])
-    return _item("label_snapshot", [policy.key.node, policy.fields.get("text_hash", "")], [])
+        return repro_item("label_snapshot", [], ["label policy version"])
+    return repro_item("label_snapshot", [policy.key.node, policy.fields.get("text_hash", "")], [])
 
 
 def _features(view: ComponentVersion | None, pipeline: PipelineType | None) -> ReproItem:
@@ -157,32 +162,32 @@ def _features(view: ComponentVersion | None, pipeline: PipelineType | None) -> R
             item="feature_snapshot", status=ItemStatus.NOT_APPLICABLE, evidence=[], lacking=[]
         )
     if view is None:
-        return _item("feature_snapshot", [], ["registered feature view"])
+        return repro_item("feature_snapshot", [], ["registered feature view"])
     lacking = _need(view.fields, ["transform_hash", "freshness_sla", "features"])
-    return _item("feature_snapshot", [view.key.node], lacking)
+    return repro_item("feature_snapshot", [view.key.node], lacking)
 
 
 def _training(model: ComponentVersion | None) -> ReproItem:
     if model is None:
-        return _item("training_run", [], ["registered model"])
+        return repro_item("training_run", [], ["registered model"])
     f = model.fields
     if f.get("vendor_model"):
-        return _item("training_run", [f"vendor model {f['vendor_model']}"], [])
+        return repro_item("training_run", [f"vendor model {f['vendor_model']}"], [])
     training = f.get("training") or {}
     evidence = [f"training_run_id {f['training_run_id']}"] if f.get("training_run_id") else []
     lacking = _need(training, ["algorithm", "params", "seed", "metrics"])
-    return _item("training_run", evidence, lacking)
+    return repro_item("training_run", evidence, lacking)
 
 
 def _model(model: ComponentVersion | None) -> ReproItem:
     if model is None:
-        return _item("model_artifact", [], ["registered model"])
+        return repro_item("model_artifact", [], ["registered model"])
     evidence = [model.key.node]
     lacking = [] if model.artifact or model.fields.get("vendor_model") else ["artifact hash"]
     if model.artifact:
         evidence.append(model.artifact.digest)
     lacking += _need(model.fields, ["signature"])
-    return _item("model_artifact", evidence, lacking)
+    return repro_item("model_artifact", evidence, lacking)
 
 
 def _prompt(bundle: FrozenBundle, by_path: dict[str, ComponentVersion]) -> ReproItem:
@@ -192,9 +197,9 @@ def _prompt(bundle: FrozenBundle, by_path: dict[str, ComponentVersion]) -> Repro
             return ReproItem(
                 item="prompt_policy", status=ItemStatus.NOT_APPLICABLE, evidence=[], lacking=[]
             )
-        return _item("prompt_policy", [], ["prompt / policy / tool schema versions"])
+        return repro_item("prompt_policy", [], ["prompt / policy / tool schema versions"])
     evidence = [f"{by_path[p].key.node} {by_path[p].fields.get('text_hash', '')}" for p in paths]
-    return _item("prompt_policy", evidence, [])
+    return repro_item("prompt_policy", evidence, [])
 
 
 def _eval(bundle: FrozenBundle, by_path: dict[str, ComponentVersion]) -> ReproItem:
@@ -202,11 +207,11 @@ def _eval(bundle: FrozenBundle, by_path: dict[str, ComponentVersion]) -> ReproIt
     runs = bundle.spec.get("eval", {}).get("eval_run_ids", [])
     evidence += [f"eval run {r}" for r in runs]
     lacking = [] if runs else ["eval run ids (thresholds, slice metrics, raw failures)"]
-    return _item("eval_run", evidence, lacking)
+    return repro_item("eval_run", evidence, lacking)
 
 
 def _deployment(bundle: FrozenBundle) -> ReproItem:
     dep = bundle.spec.get("deployment", {})
     evidence = [f"{k} {dep[k]}" for k in ("route", "traffic_start") if dep.get(k)]
     lacking = [k for k in ("route", "traffic_start") if not dep.get(k)]
-    return _item("deployment", evidence, lacking)
+    return repro_item("deployment", evidence, lacking)
