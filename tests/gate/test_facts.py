@@ -229,6 +229,28 @@ def test_fairness_is_read_where_the_attribute_has_two_groups() -> None:
     assert facts["eval_fairness_breaches"].status is FactStatus.INCONCLUSIVE
 
 
+def test_fairness_gap_without_two_defined_rates_is_skipped_per_gap() -> None:
+    """E4/G5: a regression set of confirmed frauds has two groups but no negatives, so its FPR
+    gap is undefined there: that gap is read from the golden set; its TPR gap still counts.
+    Where no dataset measures a limited gap, the fact is inconclusive."""
+    body = comparison_body()
+    rate = {"value": 1.0}
+    positives_only = {
+        "groups": {
+            "False": {"n": 101, "tpr": rate, "fpr": {"value": None}},
+            "True": {"n": 3, "tpr": {"value": 0.8}, "fpr": {"value": None}},
+        },
+        "tpr_gap": {"value": 0.2},
+        "fpr_gap": {"value": None},
+    }
+    body["datasets"][1]["candidate"] = {"fairness": positives_only}
+    facts = gf.eval_facts("comparison", body, source=SRC)
+    assert facts["eval_fairness_breaches"].value == 2  # golden tpr + regression tpr
+    body["datasets"] = body["datasets"][1:]
+    facts = gf.eval_facts("comparison", body, source=SRC)
+    assert facts["eval_fairness_breaches"].status is FactStatus.INCONCLUSIVE  # fpr nowhere
+
+
 def test_no_declared_slices_means_nothing_uncovered() -> None:
     body = comparison_body(suite={})
     assert gf.eval_facts("comparison", body, source=SRC)["eval_uncovered_slices"].value == 0

@@ -121,6 +121,7 @@ FAIRNESS_LIMITS = {
     "fpr_gap": "max_fpr_gap",
     "approval_gap": "max_approval_gap",
 }
+FAIRNESS_RATES = {"tpr_gap": "tpr", "fpr_gap": "fpr", "approval_gap": "approval_rate"}
 
 
 @dataclass(frozen=True)
@@ -203,32 +204,46 @@ def _primary(body: Mapping[str, Any], shape: _Shape) -> Fact | float:
     return min(lows) if lows else Fact(MISSING)
 
 
+def _defined_rates(groups: Mapping[str, Any], rate: str) -> int:
+    return sum(
+        isinstance(g, Mapping) and ((g.get(rate) or {}).get("value") is not None)
+        for g in groups.values()
+    )
+
+
 def _fairness(body: Mapping[str, Any], shape: _Shape) -> Fact | int:
+    """Gaps above the suite's limits. A dataset where fewer than two groups have a defined
+    rate (a regression set of past incidents: one group, or positives only) cannot show that
+    gap and is skipped for it; every limited gap must be measured on some dataset, else the
+    fact is inconclusive, never a pass."""
     spec = (body.get("suite") or {}).get("fairness")
     if shape.llm or not isinstance(spec, Mapping):
         return Fact(MISSING)
     side = "candidate" if shape.comparison else "classifier"
+    limits = {
+        gap: float(spec[key]) for gap, key in FAIRNESS_LIMITS.items() if spec.get(key) is not None
+    }
     breaches = 0
-    seen = one_group = False
+    reported = False
+    measured: set[str] = set()
     for d in _datasets(body):
         report = (d.get(side) or {}).get("fairness")
         if not isinstance(report, Mapping):
             continue
+        reported = True
         groups = report.get("groups")
-        if isinstance(groups, Mapping) and len(groups) < 2:
-            one_group = True  # e.g. a regression set of past incidents: no gap to see there
-            continue
-        seen = True
-        for gap, limit_key in FAIRNESS_LIMITS.items():
-            limit = spec.get(limit_key)
-            if limit is None:
-                continue
+        for gap, limit in limits.items():
             value = (report.get(gap) or {}).get("value")
             if value is None:
+                if isinstance(groups, Mapping) and _defined_rates(groups, FAIRNESS_RATES[gap]) < 2:
+                    continue  # not measurable on this dataset
                 return Fact(INCONCLUSIVE)
-            breaches += float(value) > float(limit)
-    if not seen:  # measured nowhere: unknown, never a pass
-        return Fact(INCONCLUSIVE if one_group else MISSING)
+            measured.add(gap)
+            breaches += float(value) > limit
+    if not reported:
+        return Fact(MISSING)
+    if set(limits) - measured:  # a limited gap measured nowhere: unknown, never a pass
+        return Fact(INCONCLUSIVE)
     return breaches
 
 
