@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from airel.sdk.evals import Evals
     from airel.sdk.gates import Gates
     from airel.sdk.identity import Identity
+    from airel.sdk.monitoring import Monitoring
     from airel.sdk.promotions import Promotions
     from airel.sdk.registry import Registry
     from airel.sdk.releases import Releases
@@ -200,6 +201,13 @@ class Client:
         from airel.sdk.triggers import Triggers  # noqa: PLC0415
 
         return Triggers(self.runtime)
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        """Request traces, feedback, the serving table and the gateway."""
+        from airel.sdk.monitoring import Monitoring  # noqa: PLC0415
+
+        return Monitoring(self.runtime)
 
     @cached_property
     def ci(self) -> Ci:

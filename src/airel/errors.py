@@ -103,6 +103,9 @@ class Reason(StrEnum):
     WAIVER_CANNOT_COVER = "WAIVER_CANNOT_COVER"  # not a measured failure (missing, stale …)
     CLOCK_SKEW = "CLOCK_SKEW"  # a timestamp in the future beyond the allowed skew
     BUNDLE_INCOMPLETE = "BUNDLE_INCOMPLETE"  # freeze refused: completeness fails, no reason given
+    FEEDBACK_INVALID = "FEEDBACK_INVALID"  # an override without a verdict, an unknown kind …
+    REQUEST_INVALID = "REQUEST_INVALID"  # a gateway request that is malformed or too large
+    CANARY_SAMPLE_INVALID = "CANARY_SAMPLE_INVALID"  # analysis input that is empty or malformed
     # -- not found (NotFoundError) --
     COMPONENT_NOT_FOUND = "COMPONENT_NOT_FOUND"  # no such component version
     ALIAS_NOT_FOUND = "ALIAS_NOT_FOUND"  # no such alias
@@ -116,6 +119,7 @@ class Reason(StrEnum):
     ROUTE_NOT_FOUND = "ROUTE_NOT_FOUND"  # no route of that name in that lane
     EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"  # no stored validation run / eval record to link
     KEY_NOT_REGISTERED = "KEY_NOT_REGISTERED"  # no such key registered for that identity (then)
+    TRACE_NOT_FOUND = "TRACE_NOT_FOUND"  # no trace of that request id
     # -- conflicts (ConflictError) --
     VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
     RELEASE_CONFLICT = "RELEASE_CONFLICT"  # same release id already frozen with other content
@@ -137,6 +141,7 @@ class Reason(StrEnum):
     STORE_READ_ONLY = "STORE_READ_ONLY"  # the database cannot be written
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # the database cannot be reached or opened
     CONFIG_INVALID = "CONFIG_INVALID"  # airel.toml or an AIREL_* variable is invalid
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"  # a release's endpoint failed or is unset
     ENGINE_UNAVAILABLE = "ENGINE_UNAVAILABLE"  # an optional engine (pyspark, Java) is not installed
 
 

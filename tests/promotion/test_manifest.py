@@ -196,3 +196,36 @@ def test_gated_components_are_known_by_kind_too() -> None:
         "components.scoring.model"
     )
     check_manifest(scaled(components=dict(before, notes="prompt/fraud-notes:2")), previous=previous)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://fraud-score-v2.internal:8080/score",
+        "https://10.0.3.7/v1/score",
+        "http://[::1]:9000/score",
+    ],
+)
+def test_an_endpoint_is_an_http_url_and_part_of_the_address(endpoint: str) -> None:
+    """T2/R6: the gateway's upstream is in the manifest; a manifest without one keeps the
+    address it had before the field existed."""
+    m = manifest(endpoint=endpoint)
+    assert m.endpoint == endpoint
+    assert m.digest != manifest().digest
+    assert "endpoint" in m.diff(manifest())
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "ftp://fraud/score",
+        "http://user:secret@fraud/score",
+        "http://fraud/score?token=x",
+        "http://fraud/score#x",
+        "file:///etc/passwd",
+        "http://bad host/score",
+    ],
+)
+def test_a_bad_endpoint_is_refused(endpoint: str) -> None:
+    with pytest.raises(ValueError, match="endpoint"):
+        manifest(endpoint=endpoint)

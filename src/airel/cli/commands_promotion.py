@@ -261,6 +261,100 @@ def canary_plan(
     return output.EXIT_OK
 
 
+def _k8s(
+    kind: str,
+    path: Path,
+    name: str,
+    namespace: str,
+    image: str,
+    airel_url: str,
+    route: str | None,
+    replicas: int,
+    nginx_ingress: str | None,
+    out: Path | None,
+) -> int:
+    text = client().monitoring.kubernetes(
+        kind, path, name=name, namespace=namespace, image=image, base_url=airel_url,
+        route=route, replicas=replicas, nginx_ingress=nginx_ingress,
+    )  # fmt: skip
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        output.ok(f"{kind} manifests of {path.name} written to {out}")
+    else:
+        output.out.print(text, markup=False, end="")
+    return output.EXIT_OK
+
+
+PlanArg = Annotated[Path, typer.Argument(help="Traffic plan YAML.")]
+NameOpt = Annotated[str, typer.Option(help="The workload's name (DNS label, ≤ 55 characters).")]
+NamespaceOpt = Annotated[str, typer.Option(help="Its Kubernetes namespace.")]
+ImageOpt = Annotated[str, typer.Option(help="Its image, pinned by tag or digest (never latest).")]
+AirelUrlOpt = Annotated[
+    str, typer.Option(help="airel's analysis API base URL, e.g. https://airel.internal.")
+]
+RouteOpt = Annotated[str | None, typer.Option(help="airel's route name (default: --name).")]
+OutOpt = Annotated[Path | None, typer.Option(help="Write the YAML here (default: stdout).")]
+
+
+@command
+def argo(
+    path: PlanArg,
+    name: NameOpt,
+    namespace: NamespaceOpt,
+    image: ImageOpt,
+    airel_url: AirelUrlOpt,
+    route: RouteOpt = None,
+    replicas: Annotated[int, typer.Option(help="Pods (basic canary: shares are pod counts).")] = 10,
+    nginx_ingress: Annotated[
+        str | None, typer.Option(help="Split by this NGINX ingress instead of pod counts.")
+    ] = None,
+    out: OutOpt = None,
+) -> int:
+    """Argo Rollouts manifests of a plan: AnalysisTemplates calling airel's web metric, and a
+    Rollout with the plan's weights, pauses and analysis steps (validated against the CRD).
+
+    Exit 2 when the plan cannot be expressed (e.g. a shadow step without a traffic router)."""
+    return _k8s("argo", path, name, namespace, image, airel_url, route, replicas,
+                nginx_ingress, out)  # fmt: skip
+
+
+@command
+def flagger(
+    path: PlanArg,
+    name: NameOpt,
+    namespace: NamespaceOpt,
+    image: ImageOpt,
+    airel_url: AirelUrlOpt,
+    route: RouteOpt = None,
+    out: OutOpt = None,
+) -> int:
+    """A Flagger Canary of a plan: its step weights, with airel's analysis as the webhook."""
+    return _k8s("flagger", path, name, namespace, image, airel_url, route, 10, None, out)
+
+
+@command
+def alerts(
+    path: PlanArg,
+    route: Annotated[str, typer.Option(help="The route the gateway serves, e.g. fraud-scoring.")],
+    release: Annotated[str, typer.Option(help="The candidate release the alerts watch.")],
+    lane: Annotated[str, typer.Option(help="production (default) or staging.")] = "production",
+    window: Annotated[str, typer.Option(help="PromQL range, e.g. 5m.")] = "5m",
+    out: OutOpt = None,
+) -> int:
+    """Prometheus alert rules for the plan's stop conditions, on the gateway's /metrics; the
+    stop conditions no gateway metric measures are listed (the canary analysis decides them)."""
+    text, left = client().monitoring.alert_rules(path, route=route, release=release, lane=lane,
+                                                 window=window)  # fmt: skip
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        output.ok(f"alert rules of {path.name} written to {out}")
+    else:
+        output.out.print(text, markup=False, end="")
+    for line in left:
+        output.err.print(f"no alert (decided by `airel canary analyse`): {line}", markup=False)
+    return output.EXIT_OK
+
+
 promotion_app.command("list")(list_promotions)
 promotion_app.command("card")(card)
 deployment_app.command("list")(list_deployments)
@@ -268,3 +362,6 @@ deployment_app.command("show")(show_deployment)
 deployment_app.command("diff")(diff_deployments)
 plan_app.command("check")(check_plan)
 plan_app.command("canary")(canary_plan)
+plan_app.command("argo")(argo)
+plan_app.command("flagger")(flagger)
+plan_app.command("alerts")(alerts)

@@ -135,10 +135,16 @@ def adopt(
     route: RouteArg,
     release: Annotated[str, typer.Option(help="The frozen release running there now.")],
     change_approval: Annotated[str, typer.Option(help="The change ticket that put it there.")],
+    deployment: Annotated[
+        Path | None,
+        typer.Option(help="Its deployment file (endpoint, tools, monitoring) for the gateway."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Record the release a production route ran before airel as its stable, approved one."""
-    found = client().rollouts.adopt(route, release, change_approval=change_approval)
+    found = client().rollouts.adopt(
+        route, release, change_approval=change_approval, deployment=deployment
+    )
     if as_json:
         output.emit_json(found)
         return output.EXIT_OK

@@ -499,6 +499,66 @@ EXAMPLES: dict[str, list[Example]] = {
     "incident list": [
         ("Incidents of the production release", f"airel incident list --release {PRODUCTION}")
     ],
+    "traffic-plan argo": [
+        (
+            "Argo Rollouts manifests of the plan, split by an NGINX ingress",
+            "airel traffic-plan argo rollout.yaml --name fraud-score --namespace fraud "
+            "--image registry.internal/fraud-score:2.0.0 --airel-url https://airel.internal "
+            "--nginx-ingress fraud-score --out rollout-argo.yaml",
+        )
+    ],
+    "traffic-plan flagger": [
+        (
+            "A Flagger Canary with airel as the webhook",
+            "airel traffic-plan flagger rollout.yaml --name fraud-score --namespace fraud "
+            "--image registry.internal/fraud-score:2.0.0 --airel-url https://airel.internal",
+        )
+    ],
+    "traffic-plan alerts": [
+        (
+            "Prometheus alert rules for the candidate's stop conditions",
+            f"airel traffic-plan alerts rollout.yaml --route fraud-scoring --release {CANDIDATE} "
+            "--out alerts.yaml",
+        )
+    ],
+    "serve gateway": [
+        ("Serve the recorded routes on port 8787", "airel serve gateway"),
+        (
+            "On every interface; a failed candidate is an error, not a fallback",
+            "airel serve gateway --host 0.0.0.0 --port 8080 --on-candidate-failure error",
+        ),
+    ],
+    "canary analyse": [
+        (
+            "Decide the canary step from the traces since it began (exit 1 unless it passed)",
+            "airel canary analyse fraud-scoring",
+        ),
+        (
+            "A stricter family-wise error rate, as JSON",
+            "airel canary analyse fraud-scoring --alpha 0.01 --json",
+        ),
+    ],
+    "traces query": [
+        (
+            "Who the candidate served during the canary (the rollback runbook's question)",
+            f"airel traces query --release {CANDIDATE} --since 2026-06-02T00:00:00Z "
+            "--until 2026-06-03T00:00:00Z",
+        ),
+        (
+            "Every request one model version answered, as JSON",
+            "airel traces query --component model_version=fraud-score:2.0.0 --json",
+        ),
+    ],
+    "traces show": [("Every trace of one request", "airel traces show REQUEST_ID")],
+    "traces verify": [("Check every trace batch against the audit chain", "airel traces verify")],
+    "traces feedback": [
+        ("A customer complained", "airel traces feedback REQUEST_ID --kind complaint"),
+        (
+            "An analyst overrode the answer",
+            "airel traces feedback REQUEST_ID --kind override --review rejected "
+            "--note 'decline reversed'",
+        ),
+    ],
     "audit verify": [
         ("Check every chain link and re-hash every record", "airel audit verify"),
         (

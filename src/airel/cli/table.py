@@ -145,6 +145,18 @@ COMMANDS: dict[str, Entry] = {
     "incident": Entry(
         "commands_ct", "incident_app", "Incidents opened by triggers, rollouts and rollbacks."
     ),
+    # monitoring
+    "serve": Entry("commands_monitoring", "serve_app", "Run airel's servers: the gateway."),
+    "canary": Entry(
+        "commands_monitoring",
+        "canary_app",
+        "Canary analysis from request traces: candidate vs stable, same window.",
+    ),
+    "traces": Entry(
+        "commands_monitoring",
+        "traces_app",
+        "Request traces: who was served by which release, feedback, verification.",
+    ),
     # identity
     "role": Entry(
         "commands_identity", "role_app", "Role grants in the store (admin changes them)."

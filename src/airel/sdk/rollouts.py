@@ -46,10 +46,22 @@ class Rollouts(Facet):
         """What moved the route, oldest first."""
         return rollouts.route_history(self.ctx, route, lane=Lane(lane))
 
-    def adopt(self, route: str, release_id: str, *, change_approval: str) -> Route:
-        """Record the release a production route ran before airel as its stable release."""
+    def adopt(
+        self,
+        route: str,
+        release_id: str,
+        *,
+        change_approval: str,
+        deployment: Path | str | None = None,
+    ) -> Route:
+        """Record the release a production route ran before airel as its stable release
+        (with ``deployment``: its manifest too, e.g. the endpoint the gateway calls)."""
         return rollouts.adopt(
-            self.ctx, route, release_id=release_id, change_approval=change_approval
+            self.ctx,
+            route,
+            release_id=release_id,
+            change_approval=change_approval,
+            deployment=Path(deployment) if deployment is not None else None,
         )
 
     def analyse(self, route: str, *, lane: Lane | str = Lane.PRODUCTION) -> StepOutcome:

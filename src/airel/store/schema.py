@@ -419,3 +419,67 @@ incidents = sa.Table(  # incident records opened by a stop condition, a rollback
     sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Index("ix_incidents_release", "release_id"),
 )
+
+# -- monitoring (issue 12): request traces, their batches, and feedback --------------------------
+
+TRACE_COLUMNS = (  # the §7.3 versions a trace is looked up by (impacted-population queries)
+    "model_version",
+    "prompt_version",
+    "policy_version",
+    "feature_view_version",
+    "dataset_or_index_version",
+    "tool_schema_version",
+)
+
+traces = sa.Table(  # one row per (request, release): append-only, vouched for by its batch
+    "traces",
+    metadata,
+    sa.Column("request_id", sa.String(128), primary_key=True),
+    sa.Column("release_id", sa.String(128), primary_key=True),
+    sa.Column("mode", sa.String(8), nullable=False),  # live | shadow
+    sa.Column("route", sa.String(530), nullable=False),  # route@lane
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("use_case_id", sa.String(128), nullable=True),
+    sa.Column("key_digest", sa.String(64), nullable=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("critical", sa.Boolean, nullable=False),
+    sa.Column("error", sa.String(64), nullable=True),
+    sa.Column("cost", sa.Float, nullable=True),
+    sa.Column("quality_failure", sa.Boolean, nullable=False),  # any online quality rule failed
+    sa.Column("override", sa.Boolean, nullable=False),  # a human overrode the answer in-flow
+    sa.Column("segments", sa.String(2048), nullable=False),  # comma-joined segment tags
+    *(sa.Column(name, sa.String(512), nullable=True) for name in TRACE_COLUMNS),
+    sa.Column("batch_id", sa.BigInteger, nullable=False),
+    sa.Column("pos", sa.Integer, nullable=False),  # place in the batch (the root's order)
+    sa.Column("digest", sa.String(71), nullable=False),  # sha256 of body_json
+    sa.Column("body_json", sa.Text, nullable=False),  # the Trace, canonical JSON
+    sa.Index("ix_traces_release_at", "release_id", "at"),
+    sa.Index("ix_traces_route_at", "route", "at"),
+    sa.Index("ix_traces_batch", "batch_id", "pos"),
+)
+
+trace_batches = sa.Table(  # one committed ingest batch: its traces' root, bound to the chain
+    "trace_batches",
+    metadata,
+    sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("root", sa.String(71), nullable=False),  # sha256 over the traces' digests in order
+    sa.Column("first_at", sa.String(32), nullable=False),
+    sa.Column("last_at", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+)
+
+trace_feedback = sa.Table(  # human overrides and complaints against a request
+    "trace_feedback",
+    metadata,
+    sa.Column("feedback_id", sa.String(71), primary_key=True),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # override | complaint
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Index("ix_trace_feedback_request", "request_id"),
+)

@@ -17,12 +17,13 @@ before anything is stored, naming the field and the fix:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from airel.domain.kernel.canonical import digest_of
 from airel.domain.kernel.validation import Lines, parse_record
@@ -41,6 +42,25 @@ class ToolMode(StrEnum):
     DRAFT = "draft"  # prepares a change a human must confirm; nothing is written
     WRITE = "write"  # changes state outside the system (a case, a payment, a message)
     DISABLED = "disabled"  # switched off
+
+
+_URL = re.compile(r"^https?://(?P<authority>[^/?#\s]+)(?P<path>/[^?#\s]*)?$")
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def _endpoint(value: str) -> str:
+    """An http(s) URL without credentials, query or fragment (the gateway's upstream)."""
+    match = _URL.match(value)
+    if match is None:
+        raise ValueError("an endpoint is an http:// or https:// URL without query or fragment")
+    if "@" in match["authority"]:
+        raise ValueError("an endpoint may not carry credentials (use the environment)")
+    if not _HOST.match(match["authority"]):
+        raise ValueError("an endpoint's host is a name, an IPv4 or a bracketed IPv6 address")
+    return value
+
+
+Endpoint = Annotated[str, Field(min_length=8, max_length=2048), AfterValidator(_endpoint)]
 
 
 class Monitoring(BaseModel):
@@ -82,11 +102,16 @@ class DeploymentManifest(BaseModel):
     incidents: list[Text] = Field(default_factory=list)
     # a component rollback's composition: component path → the approved release it came from
     composed_from: dict[Text, Text] = Field(default_factory=dict)
+    endpoint: Endpoint | None = None  # where the gateway sends this release's requests (T2)
 
     @property
     def digest(self) -> str:
-        """The manifest's content address (RFC 8785 JSON, sha256)."""
-        return digest_of({"format": MANIFEST_FORMAT, **self.model_dump(mode="json")})
+        """The manifest's content address (RFC 8785 JSON, sha256). ``endpoint`` is hashed
+        only when set, so manifests stored before it existed keep their address."""
+        body = self.model_dump(mode="json")
+        if body.get("endpoint") is None:
+            body.pop("endpoint", None)
+        return digest_of({"format": MANIFEST_FORMAT, **body})
 
     def diff(self, other: DeploymentManifest) -> dict[str, tuple[Any, Any]]:
         """Field → (this, other) for every field that differs."""
@@ -110,6 +135,7 @@ class DeploymentSpec(BaseModel):
         feature_flags: {new_reason_codes: true}
         env_digest: sha256:…            # of the deployment's environment variables
         change_approval: CHG-2026-1182
+        endpoint: http://fraud-score-v2.internal:8080/score   # the upstream the gateway calls
     """
 
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
@@ -122,6 +148,7 @@ class DeploymentSpec(BaseModel):
     env_digest: Text | None = None
     change_approval: Text | None = None
     incidents: list[Text] = Field(default_factory=list)
+    endpoint: Endpoint | None = None  # the release's upstream, e.g. http://fraud-v2:8080/score
 
 
 def parse_deployment_spec(

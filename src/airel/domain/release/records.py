@@ -60,6 +60,8 @@ class RecordTable(StrEnum):
     DRILLS = "drills"  # rollback runbook drills (§8.6)
     CT_TRIGGERS = "ct_triggers"  # continuous-training trigger records (P4, §8.7)
     INCIDENTS = "incidents"  # incidents opened by stops, rollbacks and triggers
+    TRACE_BATCHES = "trace_batches"  # committed trace ingest batches: count and root (T1)
+    TRACE_FEEDBACK = "trace_feedback"  # human overrides and complaints against a request (T1)
 
 
 def record_key(values: Sequence[Any]) -> str:

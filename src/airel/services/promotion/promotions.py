@@ -269,6 +269,7 @@ def promote(
             decision_id=record.decision_id,
             change_approval=spec.change_approval,
             incidents=spec.incidents,
+            endpoint=spec.endpoint,
         )
         earlier = tx.list_deployments(route=route)
         check_manifest(manifest, previous=earlier[-1].manifest if earlier else None)

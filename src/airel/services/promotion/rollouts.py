@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from airel.domain.gate.records import Attestation, AttestationStatus
@@ -369,9 +370,21 @@ def abort(ctx: Context, route: str, *, lane: Lane = Lane.PRODUCTION,
     return _simple(ctx, route, lane, expected_version, EventKind.ABORT, reason)
 
 
-def adopt(ctx: Context, route: str, *, release_id: str, change_approval: str) -> Route:
+def adopt(
+    ctx: Context,
+    route: str,
+    *,
+    release_id: str,
+    change_approval: str,
+    deployment: Path | None = None,
+) -> Route:
     """Record the release that runs on a production route from before airel as its stable,
-    approved release (once per route, with the change approval that put it there)."""
+    approved release (once per route, with the change approval that put it there). With a
+    ``deployment`` file its manifest (endpoint, tools, monitoring) is stored beside it, so the
+    gateway can serve it."""
+    from airel.services.promotion.promotions import load_deployment  # noqa: PLC0415
+
+    spec = load_deployment(ctx, deployment) if deployment is not None else None
     if not change_approval.strip():
         raise ValidationError(
             Reason.MISSING_FIELD,
@@ -396,10 +409,25 @@ def adopt(ctx: Context, route: str, *, release_id: str, change_approval: str) ->
                 details={"route": route},
             )
         at = ctx.stamp()
+        manifests: dict[str, str] = {}
+        if spec is not None:
+            bundle = tx.get_bundle(release_id)
+            assert bundle is not None
+            components = {r.path: r.node for r in bundle.resolutions}
+            manifest = DeploymentManifest(
+                release_id=release_id, environment=Environment.SCALED_PRODUCTION, route=route,
+                traffic={release_id: 100.0}, components=components,
+                feature_flags=spec.feature_flags, env_digest=spec.env_digest, tools=spec.tools,
+                customer_visible=spec.customer_visible, monitoring=spec.monitoring,
+                change_approval=change_approval.strip(), incidents=spec.incidents,
+                endpoint=spec.endpoint,
+            )  # fmt: skip
+            tx.insert_deployment(manifest, created_at=at, created_by=ctx.actor)
+            manifests[release_id] = manifest.digest
         after = Route(
             route=route, lane=Lane.PRODUCTION, version=1,
             status=rules.RolloutStatus.STABLE, environment=Environment.SCALED_PRODUCTION,
-            stable=release_id, desired=Traffic(weights={release_id: 100.0}),
+            stable=release_id, desired=Traffic(weights={release_id: 100.0}, manifests=manifests),
             updated_at=at, updated_by=ctx.actor,
         )  # fmt: skip
         body = {"change_approval": change_approval.strip()}

@@ -1,7 +1,7 @@
 """The Store contract: what services may ask of storage, and nothing about how.
 
 One protocol per bounded context (:mod:`.release`, :mod:`.data`, :mod:`.eval`, :mod:`.gate`,
-:mod:`.promotion`), composed into the one transaction type services see.
+:mod:`.promotion`, :mod:`.monitoring`), composed into the one transaction type services see.
 
 Every mutation happens inside :meth:`Store.write`, which runs a function in ONE transaction
 that must also append to the audit chain; the implementation refuses to commit a mutation
@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 from airel.store.contract.data import DataReads, DataWrites
 from airel.store.contract.eval import EvalReads, EvalWrites
 from airel.store.contract.gate import GateReads, GateWrites
+from airel.store.contract.monitoring import MonitoringReads, MonitoringWrites
 from airel.store.contract.promotion import (
     PromotionReads,
     PromotionWrites,
@@ -37,6 +38,8 @@ __all__ = [
     "EvalWrites",
     "GateReads",
     "GateWrites",
+    "MonitoringReads",
+    "MonitoringWrites",
     "PromotionReads",
     "PromotionWrites",
     "ReadTx",
@@ -61,6 +64,7 @@ class ReadTx(
     PromotionReads,
     RolloutReads,
     TriggerReads,
+    MonitoringReads,
     Protocol,
 ):
     """Reads inside one consistent transaction (every context's, over one connection)."""
@@ -74,6 +78,7 @@ class WriteTx(
     PromotionWrites,
     RolloutWrites,
     TriggerWrites,
+    MonitoringWrites,
     ReadTx,
     Protocol,
 ):

@@ -1,3 +1,3 @@
 """Alembic migrations for the airel store. ``HEAD`` names the newest revision."""
 
-HEAD = "0008_rollout"
+HEAD = "0009_traces"

@@ -37,6 +37,7 @@ from airel.store.sql.drafts import DraftReads, DraftWrites
 from airel.store.sql.eval import EvalReads, EvalWrites
 from airel.store.sql.gate import GateReads, GateWrites
 from airel.store.sql.identity import IdentityReads, IdentityWrites
+from airel.store.sql.monitoring import MonitoringReads, MonitoringWrites
 from airel.store.sql.promotion import PromotionReads, PromotionWrites
 from airel.store.sql.records import RecordReads, RecordWrites
 from airel.store.sql.release import ReleaseReads, ReleaseWrites
@@ -59,6 +60,7 @@ class SqlReadTx(
     PromotionReads,
     RolloutReads,
     TriggerReads,
+    MonitoringReads,
     RecordReads,
 ):
     """Read methods over one connection."""
@@ -113,6 +115,7 @@ class SqlWriteTx(
     PromotionWrites,
     RolloutWrites,
     TriggerWrites,
+    MonitoringWrites,
     RecordWrites,
     SqlReadTx,
 ):

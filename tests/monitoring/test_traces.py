@@ -1,0 +1,212 @@
+"""Traces (issue 12; SPEC T1): batches committed and audited, read back, verified, feedback.
+
+* One batch = one transaction = one audit entry binding the batch (count, root).
+* A retried delivery of an already-traced (request, release) is dropped, not stored twice.
+* ``verify_traces`` catches an edited, deleted or reordered trace, naming batch and place.
+* Feedback against an unknown request id is TRACE_NOT_FOUND, nothing written; an override
+  needs a verdict; notes are masked.
+* The TraceWriter acknowledges only committed traces and flushes everything on close.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from airel.client import Client
+from airel.domain.monitoring.trace import Mode, Trace, TraceQuery, trace_row
+from airel.errors import AirelError, Reason
+from airel.services.monitoring import traces as svc
+from airel.services.monitoring.writer import TraceWriter, WriterClosed
+from airel.store import schema as t
+
+
+def make(i: int, release: str = "REL-2", **kw: Any) -> Trace:
+    base: dict[str, Any] = {
+        "request_id": f"req-{i:08d}",
+        "at": f"2026-12-04T10:{i // 60 % 60:02d}:{i % 60:02d}.000000Z",
+        "release_id": release,
+        "deployment_route": "fraud-score@production",
+        "status": 200,
+        "latency_ms": 10.0 + i % 7,
+        "model_version": "fraud-score:2.0.0" if release == "REL-2" else "fraud-score:1.0.0",
+        "segments": ["retail"],
+        "risk_tier": 1,
+    }
+    base.update(kw)
+    return Trace(**base)
+
+
+def head(client: Client) -> int:
+    with client.ctx.store.read() as tx:
+        return tx.audit_head()[0]
+
+
+def test_a_batch_is_one_audited_commit(client: Client) -> None:
+    """T1: the batch record is bound to the chain; traces read back exactly."""
+    before = head(client)
+    batch = svc.ingest(client.ctx, [make(i) for i in range(50)])
+    assert batch is not None
+    assert (batch.batch_id, batch.count) == (1, 50)
+    assert head(client) == before + 1
+    with client.ctx.store.read() as tx:
+        entry = tx.get_audit(head(client))
+    assert entry is not None
+    assert entry.action == "traces.ingest"
+    assert entry.after == batch.root
+    assert client.audit.verify().ok
+    got = svc.query(client.ctx, TraceQuery(release_id="REL-2", limit=100))
+    assert [g.request_id for g in got] == [f"req-{i:08d}" for i in range(50)]
+    assert got[3] == make(3)
+    second = svc.ingest(client.ctx, [make(i, release="REL-1") for i in range(3)])
+    assert second is not None
+    assert second.batch_id == 2
+
+
+def test_a_redelivered_trace_is_not_stored_twice(client: Client) -> None:
+    """T1: a retry after a crash re-sends some traces: only the new ones are stored."""
+    svc.ingest(client.ctx, [make(i) for i in range(10)])
+    again = svc.ingest(client.ctx, [make(i) for i in range(5, 15)] + [make(14)])
+    assert again is not None
+    assert again.count == 5
+    assert len(svc.query(client.ctx, TraceQuery(limit=100))) == 15
+    assert svc.ingest(client.ctx, [make(1)]) is None
+
+
+def test_query_by_component_window_and_mode(client: Client) -> None:
+    """The runbook's impacted-population question: which requests a component version
+    served between two times."""
+    svc.ingest(
+        client.ctx,
+        [make(i) for i in range(20)]
+        + [make(i, release="REL-1") for i in range(20, 30)]
+        + [make(i, release="REL-3", mode=Mode.SHADOW) for i in range(5)],
+    )
+    q = TraceQuery(
+        component=("model_version", "fraud-score:2.0.0"),
+        since="2026-12-04T10:00:05",
+        until="2026-12-04T10:00:10",
+    )
+    assert [x.request_id for x in svc.query(client.ctx, q)] == [
+        f"req-{i:08d}" for i in range(5, 10)
+    ]
+    shadow = svc.query(client.ctx, TraceQuery(mode=Mode.SHADOW))
+    assert {x.release_id for x in shadow} == {"REL-3"}
+    assert [x.release_id for x in svc.request_traces(client.ctx, "req-00000002")] == [
+        "REL-2",
+        "REL-3",
+    ]
+    with client.ctx.store.read() as tx:
+        cols = tx.trace_columns(TraceQuery(release_id="REL-1"))
+    assert len(cols["latency_ms"]) == 10
+    assert cols["segments"][0] == "retail"
+    with pytest.raises(AirelError) as exc:
+        svc.request_traces(client.ctx, "req-99999999")
+    assert exc.value.reason is Reason.TRACE_NOT_FOUND
+
+
+@pytest.mark.parametrize("attack", ["edit", "delete", "reorder"])
+def test_verify_names_the_changed_trace(client: Client, attack: str) -> None:
+    """T1/C2: every trace is vouched for by its batch root."""
+    svc.ingest(client.ctx, [make(i) for i in range(10)])
+    svc.ingest(client.ctx, [make(i) for i in range(10, 20)])
+    assert svc.verify_traces(client.ctx) == (2, 20, [])
+    c = t.traces.c
+    engine = sa.create_engine(client.ctx.store.url)
+    with engine.begin() as conn:
+        if attack == "edit":
+            body = conn.execute(
+                sa.select(c.body_json).where(c.request_id == "req-00000013")
+            ).scalar_one()
+            conn.execute(
+                t.traces.update()
+                .where(c.request_id == "req-00000013")
+                .values(body_json=body.replace('"status":200', '"status":201'))
+            )
+        elif attack == "delete":
+            conn.execute(t.traces.delete().where(c.request_id == "req-00000013"))
+        else:
+            conn.execute(t.traces.update().where(c.request_id == "req-00000012").values(pos=99))
+            conn.execute(t.traces.update().where(c.request_id == "req-00000013").values(pos=2))
+            conn.execute(t.traces.update().where(c.request_id == "req-00000012").values(pos=3))
+    engine.dispose()
+    _, _, problems = svc.verify_traces(client.ctx)
+    assert [p.batch_id for p in problems] == [2]
+    if attack == "edit":
+        assert problems[0].position == 3
+        assert "changed" in problems[0].problem
+    elif attack == "delete":
+        assert "9 traces stored" in problems[0].problem
+    else:
+        assert "root" in problems[0].problem
+
+
+def test_feedback_needs_a_traced_request_and_masks_notes(client: Client) -> None:
+    """T1: overrides and complaints are audited records against a traced request."""
+    svc.ingest(client.ctx, [make(1)])
+    before = head(client)
+    cases: tuple[tuple[str, dict[str, Any], Reason], ...] = (
+        ("complaint", {}, Reason.TRACE_NOT_FOUND),
+        ("override", {}, Reason.FEEDBACK_INVALID),
+        ("praise", {}, Reason.FEEDBACK_INVALID),
+    )
+    for kind, kw, reason in cases:
+        rid = "req-00000404" if reason is Reason.TRACE_NOT_FOUND else "req-00000001"
+        with pytest.raises(AirelError) as exc:
+            svc.record_feedback(client.ctx, rid, kind, **kw)
+        assert exc.value.reason is reason
+    assert head(client) == before
+    fb = svc.record_feedback(
+        client.ctx, "req-00000001", "complaint", note="call me on jan@example.com"
+    )
+    assert fb.note is not None
+    assert "jan@example.com" not in fb.note
+    svc.record_feedback(client.ctx, "req-00000001", "override", review="rejected")
+    with client.ctx.store.read() as tx:
+        stored = tx.list_feedback(request_ids=["req-00000001"])
+    assert [(f.kind.value, f.review) for f in stored] == [
+        ("complaint", None),
+        ("override", "rejected"),
+    ]
+    assert client.audit.verify().ok
+
+
+def test_the_writer_acknowledges_committed_traces_only(client: Client) -> None:
+    """T1: a future completes after its batch commits; close flushes everything queued."""
+    commits: list[int] = []
+    writer = TraceWriter(client.ctx, linger_s=0.005, on_commit=lambda n, _s: commits.append(n))
+    futures = []
+
+    def produce(offset: int) -> None:
+        for i in range(250):
+            futures.append(writer.submit(make(offset + i)))
+
+    threads = [threading.Thread(target=produce, args=(k * 1000,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    first = futures[0].result(timeout=30)
+    assert first is not None
+    with client.ctx.store.read() as tx:
+        assert tx.get_traces("req-00000000")
+    writer.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert sum(commits) == 1000 == writer.committed
+    assert len(commits) < 1000  # grouped
+    assert len(svc.query(client.ctx, TraceQuery(limit=5000))) == 1000
+    with pytest.raises(WriterClosed):
+        writer.submit(make(1))
+    assert svc.verify_traces(client.ctx)[2] == []
+
+
+def test_trace_rows_are_canonical() -> None:
+    """The body is key-sorted compact JSON; its digest is what the batch root covers."""
+    row = trace_row(make(1))
+    assert row.body_json.startswith('{"at":')
+    assert '"format":"airel-trace/1"' in row.body_json
+    assert row.digest.startswith("sha256:")
+    assert trace_row(make(1)).digest == row.digest != trace_row(make(2)).digest
