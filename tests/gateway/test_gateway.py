@@ -31,14 +31,14 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from airel.adapters.router import EmbeddedRouter
+from airel.adapters.telemetry.gateway import GatewayTelemetry
 from airel.client import Client
-from airel.domain.monitoring.canary import CanaryConfig
 from airel.domain.monitoring.trace import Mode, ToolOutcome, TraceQuery
 from airel.gateway.app import Gateway, GatewayConfig, create_app
 from airel.services.gate import evidence
-from airel.services.monitoring import analysis
 from airel.services.promotion import promotions, reconciler, rollouts
 from gate_fixtures import ROUTE, V1, V2, approve_all, freeze_pair, now, ready_through_g9
 from rollout_helpers import PLAN, MovingClock
@@ -145,13 +145,14 @@ def to_canary(r: Routed) -> None:
 def run(
     r: Routed,
     calls: Callable[[httpx.AsyncClient, Gateway], Any],
+    telemetry: GatewayTelemetry | None = None,
     **config: Any,
 ) -> Any:
     """Run ``calls`` against the gateway app in-process (upstreams are real processes)."""
 
     async def main() -> Any:
         gw = r.client.monitoring.gateway(
-            GatewayConfig(key_secret=SECRET, **config), clock=r.clock.now
+            GatewayConfig(key_secret=SECRET, **config), clock=r.clock.now, telemetry=telemetry
         )
         await gw.refresh()
         transport = httpx.ASGITransport(app=create_app(gw))
@@ -330,15 +331,26 @@ def test_feedback_health_and_readiness(routed: Routed) -> None:
         rid = answer.headers["x-airel-request-id"]
         made = await http.post(f"/v1/feedback/{rid}", json={"kind": "complaint", "note": "x"})
         bad = await http.post(f"/v1/feedback/{rid}", json={"kind": "override"})
-        return rid, made, bad, await http.get("/healthz"), await http.get("/readyz")
+        metrics = await http.get("/metrics")
+        return rid, made, bad, await http.get("/healthz"), await http.get("/readyz"), metrics
 
-    rid, made, bad, health, ready = run(routed, calls)
+    rid, made, bad, health, ready, metrics = run(routed, calls, GatewayTelemetry())
     assert made.status_code == 201
     assert made.json()["request_id"] == rid
     assert (bad.status_code, bad.json()["reason"]) == (400, "FEEDBACK_INVALID")
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
     assert ready.json()["ready"] is True
+    families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
+    served = [
+        x for x in families["airel_gateway_requests"].samples
+        if x.name.endswith("_total") and x.value and x.labels["route"] == ROUTE
+    ]  # fmt: skip
+    assert [(x.labels["release"], x.labels["outcome"], x.value) for x in served] == [
+        (V1, "ok", 1.0)
+    ]
+    weights = {x.labels["release"]: x.value for x in families["airel_route_weight"].samples}
+    assert weights == {V1: 100.0}  # the shadow step: V2 gets copies, no live share
 
 
 def free_port() -> int:
@@ -347,28 +359,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_sigkill_loses_no_acknowledged_trace(routed: Routed, project: Path) -> None:
-    """T1: `airel serve gateway` answers only once a trace is committed, so after a SIGKILL in
-    the middle of traffic every answered request's trace is in the store, and the batches
-    still verify."""
-    to_canary(routed)
+def start_cli_gateway(routed: Routed, project: Path) -> tuple[subprocess.Popen[str], str]:
+    """`airel serve gateway` on a free port over the test's store."""
     port = free_port()
     env = {**os.environ, "AIREL_DATABASE_URL": routed.client.settings.database_url}
     gw = subprocess.Popen(
         [sys.executable, "-m", "airel.cli", "serve", "gateway", "--port", str(port)],
         cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    return gw, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(http: httpx.AsyncClient, gw: subprocess.Popen[str]) -> None:
+    for _ in range(150):  # up to 15 s for the gateway to be ready
+        with contextlib.suppress(httpx.HTTPError):
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        assert gw.poll() is None, "the gateway exited"
+        await asyncio.sleep(0.1)
+    raise AssertionError("the gateway did not become ready")
+
+
+def stop(gw: subprocess.Popen[str]) -> None:
+    gw.kill()
+    gw.wait()
+    assert gw.stderr is not None
+    gw.stderr.close()
+
+
+def test_sigkill_loses_no_acknowledged_trace(routed: Routed, project: Path) -> None:
+    """T1: `airel serve gateway` answers only once a trace is committed, so after a SIGKILL in
+    the middle of traffic every answered request's trace is in the store, and the batches
+    still verify."""
+    to_canary(routed)
+    gw, base = start_cli_gateway(routed, project)
     answered: list[str] = []
 
     async def traffic() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            for _ in range(150):  # up to 15 s for the gateway to be ready
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                assert gw.poll() is None, "the gateway exited"
-                await asyncio.sleep(0.1)
+            await wait_ready(http, gw)
 
             async def one(i: int) -> None:
                 with contextlib.suppress(httpx.HTTPError):
@@ -386,10 +415,7 @@ def test_sigkill_loses_no_acknowledged_trace(routed: Routed, project: Path) -> N
     try:
         asyncio.run(traffic())
     finally:
-        gw.kill()
-        gw.wait()
-        assert gw.stderr is not None
-        gw.stderr.close()
+        stop(gw)
     assert gw.returncode == -signal.SIGKILL
     assert len(answered) >= 300
     stored = {t.request_id for t in routed.client.monitoring.query(TraceQuery(limit=100_000))}
@@ -399,34 +425,25 @@ def test_sigkill_loses_no_acknowledged_trace(routed: Routed, project: Path) -> N
     assert traces >= len(answered)
 
 
-def test_a_degrading_canary_is_rolled_back_within_one_analysis(routed: Routed) -> None:
-    """T3: live traffic through the gateway, the candidate planting critical failures: the
-    web metric says inconclusive before any analysis (Flagger: 412), the analysis of the
-    window fails the canary, its stop condition rolls the route back at once, and the
-    impacted population is the candidate's traced requests."""
-    to_canary(routed)
+def test_sigterm_drains_shadow_copies_and_flushes(routed: Routed, project: Path) -> None:
+    """T2: on SIGTERM the gateway stops, waits for the shadow copies in flight and flushes
+    their traces: every answered request has its live and its shadow trace (uvicorn shuts
+    down gracefully, then re-raises the signal: the exit status is SIGTERM's)."""
+    gw, base = start_cli_gateway(routed, project)
 
-    async def calls(http: httpx.AsyncClient, gw: Gateway) -> Any:
-        before = await http.get(f"/api/v1/analysis/{ROUTE}/canary-1")
-        flagger = await http.post(f"/api/v1/analysis/{ROUTE}", json={"type": "rollout"})
-        answers = await many(http, 400, lambda i: ({"customer_id": f"p{i}", "plant": V2}, {}))
-        return before, flagger, answers
+    async def traffic() -> list[str]:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+            await wait_ready(http, gw)
+            answers = await many(http, 100, lambda i: ({"customer_id": f"t{i}"}, {}))
+            return [a.headers["x-airel-request-id"] for a in answers]
 
-    before, flagger, answers = run(routed, calls)
-    assert before.status_code == 200
-    assert before.json()["verdict"] == "inconclusive"
-    assert flagger.status_code == 412
-    served = {
-        r.headers["x-airel-request-id"] for r in answers if r.headers["x-airel-release"] == V2
-    }
-    assert served
-    routed.clock.tick(hours=1)
-    result = analysis.analyse_canary(routed.ctx, ROUTE, config=CanaryConfig(min_samples=10))
-    assert result.analysis.verdict.value == "fail"
-    assert result.analysis.metrics()["canary_critical_failures"] == len(served)
-    assert result.rollout.verdict == "stop"
-    after = rollouts.get_route(routed.ctx, ROUTE)
-    assert after.status.value == "rolled_back"
-    assert after.desired.weights == {V1: 100.0}
-    impacted = routed.client.monitoring.query(TraceQuery(release_id=V2, mode="live", limit=5000))
-    assert {t.request_id for t in impacted} == served
+    try:
+        answered = asyncio.run(traffic())
+        gw.send_signal(signal.SIGTERM)
+        gw.wait(30)
+    finally:
+        stop(gw)
+    assert gw.returncode == -signal.SIGTERM
+    traced = routed.client.monitoring.query(TraceQuery(limit=10_000))
+    assert {t.request_id for t in traced if t.mode is Mode.LIVE} == set(answered)
+    assert {t.request_id for t in traced if t.mode is Mode.SHADOW} == set(answered)

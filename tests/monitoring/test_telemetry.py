@@ -4,7 +4,8 @@ metrics.
 * A trace becomes one CLIENT span in the GenAI conventions with the release lineage under
   ``airel.*``; no text, feature value, evidence or key digest reaches a span attribute.
 * A trace with an error has status ERROR and ``error.type``; one without has status UNSET.
-* An emitter without an endpoint exports nothing, fails on nothing and loads no SDK.
+* An emitter without an endpoint exports nothing, fails on nothing and loads no SDK; a
+  sampling one keeps whole requests and every failure.
 * The metrics parse back from their exposition with the labels the alert rules select on,
   each gateway its own registry; TraceWriter's ``on_commit`` feeds ``observe_commit``.
 """
@@ -28,6 +29,7 @@ from airel.adapters.telemetry.otel import (
     SpanEmitter,
     Usage,
     _traces_url,
+    sampled,
     span_attributes,
     span_times,
 )
@@ -217,10 +219,13 @@ def test_an_error_trace_is_an_error_span(spans: Any) -> None:
     )
 
 
-def test_span_times_take_a_zoneless_time_as_utc_and_refuse_garbage() -> None:
-    assert span_times(trace(at="2026-12-04T10:00:01.250000"))[0] == 1_796_378_401_250_000_000
-    with pytest.raises(ValueError, match="not ISO-8601"):
-        span_times(trace(at="yesterday"))
+def test_span_times_come_from_the_stored_utc_time() -> None:
+    """A trace's time is the store's ISO-8601 UTC form; a zoneless or garbage time is refused
+    when the trace is built, so a span never guesses a zone."""
+    assert span_times(trace(at="2026-12-04T10:00:01.250000Z"))[0] == 1_796_378_401_250_000_000
+    for bad in ("2026-12-04T10:00:01.250000", "yesterday"):
+        with pytest.raises(ValueError, match="at"):
+            trace(at=bad)
 
 
 def test_an_emitter_without_endpoint_is_a_free_no_op() -> None:
@@ -275,6 +280,32 @@ def test_a_shut_down_emitter_exports_what_was_queued() -> None:
     got = exporter.get_finished_spans()
     assert len(got) == 25
     assert {s.name for s in got} == {"text_completion credit-llm:3.1.0"}
+
+
+def test_sampling_keeps_a_share_by_request_and_every_failure() -> None:
+    """A busy gateway samples; the live and shadow spans of a request go together, and a failed
+    request is always exported."""
+    exporter = InMemorySpanExporter()
+    emitter = SpanEmitter(exporter=exporter, sample_ratio=0.25, max_queue_size=10_000)
+    for i in range(2000):
+        for mode in ("live", "shadow"):
+            emitter.emit(trace(request_id=f"req-{i:08d}", mode=mode))
+    for i in range(50):
+        emitter.emit(trace(request_id=f"req-fail-{i:04d}", error="UPSTREAM_5XX"))
+    emitter.shutdown()
+    got = exporter.get_finished_spans()
+    kept = [s for s in got if str((s.attributes or {})["airel.request_id"]).startswith("req-0")]
+    by_request: dict[str, set[str]] = {}
+    for s in kept:
+        attrs = s.attributes or {}
+        by_request.setdefault(str(attrs["airel.request_id"]), set()).add(str(attrs["airel.mode"]))
+    assert 400 <= len(by_request) <= 600  # ~25 % of 2,000
+    assert all(modes == {"live", "shadow"} for modes in by_request.values())
+    assert len(got) - len(kept) == 50
+    assert sampled(trace(), 0.0) is False
+    assert sampled(trace(critical_failure=True), 0.0) is True
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        SpanEmitter(exporter=InMemorySpanExporter(), sample_ratio=1.5)
 
 
 # -- Prometheus ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -203,10 +204,14 @@ def test_the_writer_acknowledges_committed_traces_only(client: Client) -> None:
     assert svc.verify_traces(client.ctx)[2] == []
 
 
-def test_trace_rows_are_canonical() -> None:
-    """The body is key-sorted compact JSON; its digest is what the batch root covers."""
+def test_trace_rows_are_stable_compact_json() -> None:
+    """The body is compact JSON in model field order, defaults left out, the format first;
+    it reads back to the same trace; its digest is what the batch root covers."""
     row = trace_row(make(1))
-    assert row.body_json.startswith('{"at":')
-    assert '"format":"airel-trace/1"' in row.body_json
+    assert row.body_json.startswith('{"format":"airel-trace/1","request_id":"req-00000001",')
+    assert ": " not in row.body_json
+    assert '"mode"' not in row.body_json  # the default (live) is left out
+    body = json.loads(row.body_json)
+    assert Trace(**{k: v for k, v in body.items() if k != "format"}) == make(1)
     assert row.digest.startswith("sha256:")
     assert trace_row(make(1)).digest == row.digest != trace_row(make(2)).digest

@@ -20,6 +20,7 @@ from typing import Any
 
 from airel.adapters.documents.strict_json import json_value
 from airel.domain.monitoring.masking import MaskingPolicy, classify, key_digest, mask_text
+from airel.domain.monitoring.quality import DEFAULT_QUALITY, QualityPolicy, online_quality
 from airel.domain.monitoring.serving import ServedRelease, ServedRoute
 from airel.domain.monitoring.trace import HumanReview, Mode, ToolCall, Trace
 from airel.errors import AirelError, InputError, Reason
@@ -128,14 +129,33 @@ class Outcome:
         return self.error is None
 
 
-def answer_fields(raw: bytes) -> dict[str, Any]:
-    """The ``airel`` object an upstream's JSON answer carries (empty when none / not JSON)."""
+def _answer(raw: bytes) -> dict[str, Any]:
     try:
         answer = json.loads(raw)
     except (ValueError, RecursionError):
         return {}
-    meta = answer.get("airel") if isinstance(answer, dict) else None
+    return answer if isinstance(answer, dict) else {}
+
+
+def answer_fields(raw: bytes) -> dict[str, Any]:
+    """The ``airel`` object an upstream's JSON answer carries (empty when none / not JSON)."""
+    meta = _answer(raw).get("airel")
     return meta if isinstance(meta, dict) else {}
+
+
+def answer_text(answer: Mapping[str, Any]) -> str:
+    """The natural-language answer, if any: ``text`` / ``answer`` / ``output`` / ``content``,
+    or an OpenAI-style ``choices[0].message.content``."""
+    for key in ("text", "answer", "output", "content"):
+        value = answer.get(key)
+        if isinstance(value, str):
+            return value[:MAX_TEXT]
+    choices = answer.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            return str(message["content"])[:MAX_TEXT]
+    return ""
 
 
 def _list(meta: Mapping[str, Any], name: str, limit: int) -> list[str]:
@@ -187,10 +207,20 @@ class Served:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
-def build_trace(s: Served, *, secret: bytes, policy: MaskingPolicy) -> Trace:
-    """The §7.3 trace of ``s``: lineage from the served release, text masked by policy."""
-    meta = answer_fields(s.outcome.body) if s.outcome.status else {}
+def build_trace(
+    s: Served, *, secret: bytes, policy: MaskingPolicy, quality: QualityPolicy = DEFAULT_QUALITY
+) -> Trace:
+    """The §7.3 trace of ``s``: lineage from the served release, the online quality rules
+    run on the raw answer, text masked by policy."""
+    answer = _answer(s.outcome.body) if s.outcome.status else {}
+    found = answer.get("airel")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
     r = s.release
+    retrieved = _list(meta, "retrieved_evidence", 256)
+    online = online_quality(s.text, answer_text(answer), citations=_list(meta, "citations", 64),
+                            retrieved=retrieved, policy=quality)  # fmt: skip
+    flags = list(dict.fromkeys([*_list(meta, "quality_flags", 64), *online.flags]))[:64]
+    tags = [t for t in (s.route.step, s.mode.value, "refusal" if online.refusal else None) if t]
     classes = classify(s.text, tags=s.segments, policy=policy)
     output = s.outcome.body.decode("utf-8", "replace")[:MAX_TEXT] if s.outcome.body else None
     return Trace(
@@ -198,13 +228,13 @@ def build_trace(s: Served, *, secret: bytes, policy: MaskingPolicy) -> Trace:
         use_case_id=r.use_case_id, risk_tier=r.risk_tier, eval_gate_id=r.decision_id,
         deployment_route=s.route.key, manifest_digest=r.manifest_digest,
         human_review_status=_review(meta),
-        monitoring_tags=[t for t in (s.route.step, s.mode.value) if t],
+        monitoring_tags=tags,
         key_digest=key_digest(s.key, secret) if s.key is not None else None,
         segments=s.segments, status=s.outcome.status, latency_ms=s.outcome.latency_ms,
         cost=_number(meta, "cost"), error=s.outcome.error, fallback=s.fallback,
-        quality_flags=_list(meta, "quality_flags", 64),
-        critical_failure=meta.get("critical_failure") is True,
-        input_classes=classes, retrieved_evidence=_list(meta, "retrieved_evidence", 256),
+        quality_flags=flags,
+        critical_failure=meta.get("critical_failure") is True or online.critical,
+        input_classes=classes, retrieved_evidence=retrieved,
         feature_values=_features(meta), policy_decisions=_list(meta, "policy_decisions", 256),
         tool_calls=list(s.tool_calls), customer_impact=meta.get("customer_impact") is True,
         input_text=mask_text(s.text, policy), output_text=mask_text(output, policy),

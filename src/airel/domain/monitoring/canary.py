@@ -84,11 +84,13 @@ class CanaryConfig:
 
     alpha: float = 0.05  # family-wise error rate
     min_samples: int = 200  # requests per arm before a PASS (and per segment compared)
-    rate_margin: float = 0.0  # worse: the difference's lower bound above this
+    # "worse" needs a practical margin as well as significance: on 30,000 requests a 2 %
+    # slower p50 is significant, and no reason to roll back (critical failures: zero tolerance)
+    rate_margin: float = 0.001  # worse: the difference's lower bound above this (0.1 point)
     rate_equivalence: float = 0.01  # not worse: the difference's upper bound below this
-    latency_tolerance: float = 0.0  # worse: canary low > baseline high × (1 + this)
+    latency_tolerance: float = 0.10  # worse: canary low > baseline high × (1 + this)
     latency_equivalence: float = 0.20  # not worse: canary high ≤ baseline low × (1 + this)
-    cost_tolerance: float = 0.0
+    cost_tolerance: float = 0.05  # worse: canary low > baseline high × (1 + this)
     cost_equivalence: float = 0.10
 
     def __post_init__(self) -> None:

@@ -15,7 +15,6 @@ against its ``request_id`` (:class:`Feedback`).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 Text = Annotated[str, Field(min_length=1, max_length=512)]
 Short = Annotated[str, Field(max_length=512)]
+Code = Annotated[str, Field(max_length=64)]  # stored in a 64-character column
+Id = Annotated[str, Field(min_length=1, max_length=128)]  # a release or use-case id column
+Stamp = Annotated[  # ISO-8601 UTC, as the store writes times (fits the 32-character column)
+    str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$", max_length=32)
+]
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
 RequestId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{8,128}$")]
 TRACE_FORMAT = "airel-trace/1"
 
@@ -85,11 +90,11 @@ class Trace(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     request_id: RequestId
-    at: Text  # ISO-8601 UTC, when the gateway received the request
+    at: Stamp  # when the gateway received the request
     mode: Annotated[Mode, Strict(False)] = Mode.LIVE
     # -- §7.3 lineage ----------------------------------------------------------------------
-    release_id: Text
-    use_case_id: Short | None = None
+    release_id: Id
+    use_case_id: Id | None = None
     risk_tier: Annotated[int, Field(ge=1, le=3)] | None = None
     model_version: Short | None = None
     prompt_version: Short | None = None
@@ -98,17 +103,17 @@ class Trace(BaseModel):
     dataset_or_index_version: Short | None = None
     tool_schema_version: Short | None = None
     eval_gate_id: Short | None = None  # the gate decision that admitted the release
-    deployment_route: Text  # route@lane
+    deployment_route: Annotated[str, Field(min_length=3, max_length=530)]  # route@lane
     manifest_digest: Short | None = None
     human_review_status: Annotated[HumanReview, Strict(False)] = HumanReview.NOT_REQUIRED
     monitoring_tags: list[Short] = Field(default_factory=list, max_length=64)
     # -- what happened -----------------------------------------------------------------------
-    key_digest: Short | None = None  # keyed digest of the sticky key (customer / session)
-    segments: list[Short] = Field(default_factory=list, max_length=64)
+    key_digest: Code | None = None  # keyed digest of the sticky key (customer / session)
+    segments: list[Tag] = Field(default_factory=list, max_length=30)  # ≤ 2048 joined
     status: int = Field(ge=0, le=999)  # the upstream's HTTP status (0: no answer)
     latency_ms: float = Field(ge=0, allow_inf_nan=False)
     cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    error: Short | None = None  # TIMEOUT, UPSTREAM_5XX, UNREACHABLE … (None: answered)
+    error: Code | None = None  # TIMEOUT, UPSTREAM_5XX, UNREACHABLE … (None: answered)
     fallback: bool = False  # the answer came from the baseline because the candidate failed
     quality_flags: list[Short] = Field(default_factory=list, max_length=64)  # e.g. pii_leak
     critical_failure: bool = False
@@ -161,8 +166,12 @@ class TraceRow:
 
 
 def trace_row(trace: Trace) -> TraceRow:
-    """The canonical (key-sorted, compact, UTF-8) body of ``trace`` and its sha256."""
-    body = json.dumps(trace.row(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The stored body of ``trace`` (compact UTF-8 JSON, fields in model order, defaults left
+    out: what :meth:`Trace.row` holds, serialised by pydantic's core — a third of the cost
+    of sorting keys in Python) and its sha256. The digest covers the stored text, so
+    verification re-hashes what is stored, whatever the key order."""
+    dumped = trace.model_dump_json(exclude_defaults=True)
+    body = f'{{"format":"{TRACE_FORMAT}",{dumped[1:]}'
     return TraceRow(trace, body, "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest())
 
 
