@@ -110,3 +110,12 @@ def test_traffic_plan_manifests_and_alerts(cli: Cli, write: Callable[..., Path])
 def test_serve_gateway_refuses_bad_options(cli: Cli) -> None:
     assert cli("serve", "gateway", "--on-candidate-failure", "retry")[0] == 2
     assert cli("serve", "gateway", "--timeout", "0")[0] == 2
+
+
+def test_monitor_refuses_bad_input(cli: Cli) -> None:
+    """T4's edge: an unknown release or a time without a zone is exit 2 with its reason."""
+    code, got = cli("monitor", "NO-SUCH-RELEASE", "--since", "2026-12-04T00:00:00Z",
+                    "--until", "2026-12-05T00:00:00Z", "--json")  # fmt: skip
+    assert (code, got["reason"]) == (2, "RELEASE_NOT_FOUND")
+    code, _ = cli("monitor", "R", "--since", "2026-12-04T00:00:00", "--until", "2026-12-05")
+    assert code == 2

@@ -171,6 +171,57 @@ def feedback(
     return output.EXIT_OK
 
 
+def _when(value: str) -> Any:
+    """An ISO-8601 time with a zone, or None (the caller exits 2)."""
+    from datetime import datetime  # noqa: PLC0415
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+@command
+def monitor(
+    release: Annotated[str, typer.Argument(help="The release in production.")],
+    since: Annotated[str, typer.Option(help="Window start, ISO-8601 with zone.")],
+    until: Annotated[str, typer.Option(help="Window end, ISO-8601 with zone.")],
+    reference: Annotated[
+        str | None,
+        typer.Option(help="Reference dataset (default: the bundle's training snapshot)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """Watch a release in production over a window: drift, errors, latency, cost, quality.
+
+    Drift of the traced feature values against the training reference; critical failures,
+    errors, p95 latency, cost and quality per hour. Drift is recorded as a CT trigger (never
+    a promotion), a degradation as an incident, once per window and check.
+
+    Exit 0 when healthy, 1 on an alert or when the window is inconclusive (too little data
+    is never healthy), 2 on bad input."""
+    start, end = _when(since), _when(until)
+    if start is None or end is None:
+        output.fail("--since and --until take ISO-8601 times with a zone")
+        return output.EXIT_BAD_INPUT
+    report = client().monitoring.monitor(release, since=start, until=end, reference=reference)
+    status = report.status.value
+    code = output.EXIT_OK if status == "healthy" else output.EXIT_CHECK_FAILED
+    if as_json:
+        output.emit_json(report.to_dict())
+        return code
+    (output.ok if status == "healthy" else output.fail)(
+        f"{release}: {status} over [{report.since}, {report.read_until})"
+    )
+    for r in report.recorded:
+        result = r.alert.result
+        record = r.incident_id or r.trigger_id or "report only"
+        output.fail(f"{result.check.value}: {result.message} → {record}"
+                    + ("" if r.new else " (recorded before)"))  # fmt: skip
+    return code
+
+
 def _num(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_num(v) for v in value) + "]"
@@ -199,15 +250,10 @@ def analyse(
     the family (docs/adr/0011). A stop condition of the plan rolls the route back at once.
     Exit 0 when the canary passed, 1 when it failed or is inconclusive (inconclusive never
     advances), 2 when the route has no canary in progress."""
-    from datetime import datetime  # noqa: PLC0415
-
     when = None
     if until is not None:
-        try:
-            when = datetime.fromisoformat(until.replace("Z", "+00:00"))
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None:
+        when = _when(until)
+        if when is None:
             output.fail(f"--until {until!r}: use an ISO-8601 time with a zone")
             return output.EXIT_BAD_INPUT
     if not 0 < alpha < 1:

@@ -538,6 +538,12 @@ EXAMPLES: dict[str, list[Example]] = {
             "airel canary analyse fraud-scoring --alpha 0.01 --json",
         ),
     ],
+    "monitor": [
+        (
+            "A day of the production release: drift → CT trigger, degradation → incident",
+            f"airel monitor {PRODUCTION} --since 2026-06-02T00:00:00Z --until 2026-06-03T00:00:00Z",
+        )
+    ],
     "traces query": [
         (
             "Who the candidate served during the canary (the rollback runbook's question)",

@@ -152,6 +152,12 @@ COMMANDS: dict[str, Entry] = {
         "canary_app",
         "Canary analysis from request traces: candidate vs stable, same window.",
     ),
+    "monitor": Entry(
+        "commands_monitoring",
+        "monitor",
+        "Watch a release in production over a window: drift, errors, latency, cost, quality.",
+        False,
+    ),
     "traces": Entry(
         "commands_monitoring",
         "traces_app",

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from airel.gateway.app import Gateway, GatewayConfig, Telemetry
     from airel.services.monitoring.analysis import CanaryRun
+    from airel.services.monitoring.production import MonitorReport
 
 SECRET_ENV = "AIREL_GATEWAY_KEY_SECRET"  # noqa: S105 - the variable's name, not a secret
 
@@ -73,6 +74,22 @@ class Monitoring(Facet):
 
         config = CanaryConfig(alpha=alpha, min_samples=min_samples)
         return analyse_canary(self.ctx, route, lane=Lane(lane), until=until, config=config)
+
+    def monitor(
+        self,
+        release_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        reference: str | None = None,
+    ) -> MonitorReport:
+        """Production monitoring of one release over a window (T4): drift of the traced
+        feature values against the training reference, quality, latency and cost per hour;
+        drift is recorded as a CT trigger (a candidate, never a promotion), a degradation as
+        an incident — once per window and check."""
+        from airel.services.monitoring.production import monitor  # noqa: PLC0415
+
+        return monitor(self.ctx, release_id, since=since, until=until, reference=reference)
 
     def serving_table(self) -> dict[str, ServedRoute]:
         """What the gateway serves: every route@lane with its releases, from the records."""
