@@ -73,7 +73,11 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
     engine = sa.create_engine(
         url,
         connect_args={"timeout": busy_timeout_s, "uri": uri, "check_same_thread": False},
-        poolclass=sa.pool.NullPool,
+        # pooled: closing the last connection to a WAL database checkpoints it (tens of ms at
+        # every transaction); SqlStore.close() disposes of the pool
+        poolclass=sa.pool.QueuePool,
+        pool_size=4,
+        max_overflow=16,
     )
 
     @event.listens_for(engine, "connect")
