@@ -134,35 +134,29 @@ class MonitoringReads:
         return [Feedback.model_validate_json(r[0]) for r in self.conn.execute(select)]
 
 
-def _values(batch_id: int, pos: int, row: TraceRow) -> dict[str, Any]:
+# the traces columns in the order :func:`_values` gives them (checked against the schema)
+_NAMES = (
+    "request_id", "release_id", "mode", "route", "at", "use_case_id", "key_digest", "status",
+    "latency_ms", "critical", "error", "cost", "quality_failure", "override", "segments",
+    "model_version", "prompt_version", "policy_version", "feature_view_version",
+    "dataset_or_index_version", "tool_schema_version", "batch_id", "pos", "digest", "body_json",
+)  # fmt: skip
+if set(_NAMES) != {c.name for c in t.traces.columns}:  # pragma: no cover - a schema edit
+    raise RuntimeError("store/sql/monitoring.py: _NAMES no longer matches the traces table")
+
+
+def _values(batch_id: int, pos: int, row: TraceRow) -> tuple[Any, ...]:
+    """One traces row as a tuple in :data:`_NAMES` order (the driver's executemany takes it
+    directly: building a dict per row cost as much as the insert)."""
     tr = row.trace
-    return {
-        "request_id": tr.request_id,
-        "release_id": tr.release_id,
-        "mode": tr.mode.value,
-        "route": tr.deployment_route,
-        "at": tr.at,
-        "use_case_id": tr.use_case_id,
-        "key_digest": tr.key_digest,
-        "status": tr.status,
-        "latency_ms": tr.latency_ms,
-        "critical": tr.critical_failure,
-        "error": tr.error,
-        "cost": tr.cost,
-        "quality_failure": bool(tr.quality_flags),
-        "override": tr.human_override,
-        "segments": ",".join(tr.segments),
-        "model_version": tr.model_version,
-        "prompt_version": tr.prompt_version,
-        "policy_version": tr.policy_version,
-        "feature_view_version": tr.feature_view_version,
-        "dataset_or_index_version": tr.dataset_or_index_version,
-        "tool_schema_version": tr.tool_schema_version,
-        "batch_id": batch_id,
-        "pos": pos,
-        "digest": row.digest,
-        "body_json": row.body_json,
-    }
+    return (
+        tr.request_id, tr.release_id, tr.mode.value, tr.deployment_route, tr.at,
+        tr.use_case_id, tr.key_digest, tr.status, tr.latency_ms, tr.critical_failure, tr.error,
+        tr.cost, bool(tr.quality_flags), tr.human_override, ",".join(tr.segments),
+        tr.model_version, tr.prompt_version, tr.policy_version, tr.feature_view_version,
+        tr.dataset_or_index_version, tr.tool_schema_version, batch_id, pos, row.digest,
+        row.body_json,
+    )  # fmt: skip
 
 
 class MonitoringWrites(RecordWrites, MonitoringReads):
@@ -174,16 +168,12 @@ class MonitoringWrites(RecordWrites, MonitoringReads):
     def insert_trace_batch(self, batch: TraceBatch, rows: Sequence[TraceRow]) -> None:
         self.mutations += 1
         self.conn.execute(t.trace_batches.insert().values(**batch.model_dump(mode="json")))
-        names = [c.name for c in t.traces.columns]
         mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         sql = (  # column names from the schema, never from input
-            f"INSERT INTO traces ({', '.join(names)}) "  # noqa: S608
-            f"VALUES ({', '.join([mark] * len(names))})"
+            f"INSERT INTO traces ({', '.join(_NAMES)}) "  # noqa: S608
+            f"VALUES ({', '.join([mark] * len(_NAMES))})"
         )
-        params = [
-            tuple(v[n] for n in names)
-            for v in (_values(batch.batch_id, i, r) for i, r in enumerate(rows))
-        ]
+        params = [_values(batch.batch_id, i, r) for i, r in enumerate(rows)]
         try:
             with self.conn.begin_nested():
                 # the driver's executemany directly: SQLAlchemy's per-row binding costs more
