@@ -84,7 +84,9 @@ def test_canary_analyse_refuses_a_route_without_a_canary(cli: Cli) -> None:
     assert code == 2
 
 
-def test_traffic_plan_manifests_and_alerts(cli: Cli, write: Callable[..., Path]) -> None:
+def test_traffic_plan_manifests_and_alerts(
+    cli: Cli, write: Callable[..., Path], database_url: str
+) -> None:
     """Argo / Flagger manifests and alert rules from a plan; a plan Argo cannot express
     without a router is refused with its reason."""
     plan = write("plan.yaml", PLAN.format(use_case="FRAUD-SCORING"))
@@ -95,7 +97,9 @@ def test_traffic_plan_manifests_and_alerts(cli: Cli, write: Callable[..., Path])
     assert code == 0
     assert "kind: Rollout" in text
     assert "kind: AnalysisTemplate" in text
-    refused = runner.invoke(app, ["traffic-plan", "argo", str(plan), *common])
+    refused = runner.invoke(
+        app, ["--database-url", database_url, "traffic-plan", "argo", str(plan), *common]
+    )
     assert refused.exit_code == 2  # a shadow step needs a traffic router
     assert "PLAN_TRAFFIC_INVALID" in refused.stderr
     code, text = cli("traffic-plan", "flagger", str(plan), *common)
