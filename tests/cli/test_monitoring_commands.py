@@ -56,6 +56,10 @@ def test_traces_query_answers_the_impacted_population(client: Client, cli: Cli) 
     assert got["population"]["customers"] == 3
     assert got["population"]["segments"] == {"retail": 3, "vulnerable": 3}
     assert got["request_ids"] == [f"req-{i:08d}" for i in range(2, 8)]
+    code, got = cli("traces", "query", "--release", "REL-2", "--since", "2026-12-04T11:02+01:00",
+                    "--until", "2026-12-04T10:08Z", "--json")  # fmt: skip
+    assert (code, got["population"]["requests"]) == (0, 6)  # any ISO form of the same instants
+    assert cli("traces", "query", "--since", "2026-12-04T10:02:00")[0] == 2  # no zone
     code, got = cli("traces", "query", "--component", "model_version=fraud-score:1.0.0", "--json")
     assert (code, got["population"]["requests"]) == (0, 10)
     code, _ = cli("traces", "query", "--component", "model=fraud-score:1.0.0")

@@ -107,8 +107,17 @@ def query(
                         + ", ".join(TRACE_VERSION_FIELDS))  # fmt: skip
             return output.EXIT_BAD_INPUT
         pair = (name, version)
-    q = TraceQuery(release_id=release, route=route, component=pair, since=since, until=until,
-                   mode=mode, limit=limit)  # fmt: skip
+    from airel.domain.kernel.clock import stamp  # noqa: PLC0415
+
+    bounds: list[str | None] = []
+    for option, value in (("--since", since), ("--until", until)):
+        when = _when(value) if value is not None else None
+        if value is not None and when is None:
+            output.fail(f"{option} {value!r}: use an ISO-8601 time with a zone")
+            return output.EXIT_BAD_INPUT
+        bounds.append(stamp(when) if when is not None else None)  # the stored form
+    q = TraceQuery(release_id=release, route=route, component=pair, since=bounds[0],
+                   until=bounds[1], mode=mode, limit=limit)  # fmt: skip
     rows = client().monitoring.query(q)
     summary = _population(rows)
     if as_json:
