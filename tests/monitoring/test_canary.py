@@ -303,3 +303,12 @@ def test_a_small_canary_is_inconclusive_and_the_route_stays(r: Rollout) -> None:
     started = datetime.fromisoformat(before.step_started_at or "")
     assert cut.window[1] == stamp(started + timedelta(seconds=5))
     assert (cut.analysis.baseline.n, cut.analysis.canary.n) == (3, 4)  # one V1 is vulnerable
+
+
+def test_segment_spellings_are_excluded_as_the_gateway_excludes_them() -> None:
+    """T3: the arms cover the population the gateway routed — `Vulnerable-Customer`,
+    `vulnerable_customers` and `vulnerable` are one segment to both."""
+    spellings = ("vulnerable", "Vulnerable-Customer", "vulnerable_customers", "retail")
+    cols = arm(400, seed=5, segments=lambda i: spellings[i % 4])
+    assert Sample.from_columns(cols, exclude=("vulnerable",)).n == 100
+    assert Sample.from_columns(cols, include=("Vulnerable",)).n == 300

@@ -20,17 +20,10 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from airel.domain.monitoring.serving import ServedRoute
+from airel.domain.monitoring.serving import ServedRoute, normal_segment
 
 BUCKETS = 10_000
-_ALIASES = {"vulnerable_customer": "vulnerable", "complaints": "complaint"}
-
-
-def normal_segment(name: str) -> str:
-    """A segment or input-class name in the form plans use (``vulnerable-customer`` →
-    ``vulnerable``)."""
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    return _ALIASES.get(key, key).replace("_", "-")
+__all__ = ["BUCKETS", "Choice", "bucket", "choose", "normal_segment", "shadows", "shares"]
 
 
 def bucket(route: str, key: str | None) -> int:

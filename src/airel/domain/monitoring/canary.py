@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from airel.domain.monitoring.serving import normal_segment
 from airel.errors import Reason, ValidationError
 
 FloatArray = npt.NDArray[np.float64]
@@ -159,14 +160,16 @@ class Sample:
         fallback = (
             columns["fallback"] if "fallback" in columns else [False] * len(columns["status"])
         )
-        excluded, included = set(exclude), set(include)
+        excluded = {normal_segment(x) for x in exclude}
+        included = {normal_segment(x) for x in include}
         n = errors = fallbacks = critical = quality = overrides = complaints = 0
         latencies: list[float] = []
         costs: list[float] = []
         segments: dict[str, list[int]] = {}
         try:
             for i, request in enumerate(columns["request_id"]):
-                tags = set(str(columns["segments"][i] or "").split(",")) - {""}
+                raw = str(columns["segments"][i] or "").split(",")
+                tags = {normal_segment(x) for x in raw if x.strip()}
                 if tags & excluded or (included and not tags & included):
                     continue
                 status, fell = int(columns["status"][i]), _flag(fallback[i])

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+_ALIASES = {
+    "vulnerable_customer": "vulnerable", "vulnerable_customers": "vulnerable",
+    "complaints": "complaint",
+}  # fmt: skip
+
+
+def normal_segment(name: str) -> str:
+    """A segment or input-class name in the one form the gateway and the canary analysis
+    compare (``Vulnerable-Customer`` → ``vulnerable``)."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return _ALIASES.get(key, key).replace("_", "-")
+
 
 @dataclass(frozen=True)
 class ServedRelease:
