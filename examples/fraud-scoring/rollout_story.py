@@ -12,10 +12,18 @@ limited go to staging the candidate is carried on — and brought back.
    decisions, the candidate gets copies); the shadow run is attested and G0–G6 admit canary;
 5. ``rollout advance`` analyses the shadow step and moves the candidate into canary-1 (2 %,
    vulnerable, hardship and complaint customers kept on production);
-6. the canary reports critical failures: the next ``rollout advance`` fires the stop condition
-   and every decision goes back to production at once (an automatic route rollback);
+6. the canary serves live traffic through ``airel serve gateway`` (``gateway_story.py``): real
+   scoring requests to the two releases' model upstreams, a planted production problem, and
+   ``airel canary analyse`` on the traces — the analysis fails, the plan's stop condition rolls
+   the route back to production at once (an automatic route rollback), and the traces give the
+   impacted population;
 7. the canary's scored batch is quarantined (a batch rollback), the §8.6 runbook is written, and
    the candidate cannot come back without a restart gate decision.
+
+The two model upstreams (``serve_model.py``) are running before the rollout begins (``run_demo.py``
+starts them once the models are trained): the deployment files it stores carry their endpoints
+(the stable release's, given when it is adopted; the candidate's, when it is promoted). The
+gateway starts with the rollout; every process is stopped when the demo ends, however it ends.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from demo_cli import Demo
+from gateway_story import Services, canary_with_traffic
 
 PRODUCTION = "FRAUD-SCORING-2026-001"
 CANDIDATE = "FRAUD-SCORING-2026-002"
@@ -73,13 +82,24 @@ steps:
     stop: [{metric: canary_critical_failures, op: ">", value: 0}]
 """
 DEPLOY_PRODUCTION = """\
-tools: {case-lookup: read}
+tools: {{case-lookup: read}}
 customer_visible: false
 monitoring:
   dashboard: grafana/fraud-score-canary
   alerts: [p95 latency above 300 ms, decline rate up 20 % on any segment]
   auto_rollback: [any critical failure, error rate above 1 %]
 change_approval: CHG-FRAUD-2026-002
+endpoint: {endpoint}
+"""
+# The production release as it ran before airel: its upstream, for the gateway.
+DEPLOY_STABLE = """\
+tools: {{case-lookup: read}}
+customer_visible: false
+monitoring:
+  dashboard: grafana/fraud-score
+  alerts: [p95 latency above 300 ms]
+change_approval: CHG-FRAUD-2025-114
+endpoint: {endpoint}
 """
 G5_REVIEWS = (
     ("security_review", ("secrets_in_logs=0", "security_high_findings=0"), "SEC-REV-3141"),
@@ -96,14 +116,6 @@ SHADOW_RUN = (
     "traces_by_release_id=true",
     "monitoring_dashboard_live=true",
     "dashboard_tiles_stale=0",
-)
-CANARY_RUN = (
-    "canary_requests=6120",
-    "canary_critical_failures=3",
-    "canary_latency_p95_ms=141.0",
-    "canary_error_rate=0.002",
-    "canary_override_rate=0.012",
-    "canary_cost_per_request=0.0004",
 )
 
 
@@ -123,16 +135,21 @@ def evidence(demo: Demo, kind: str, metrics: tuple[str, ...], source: str) -> No
     demo.cli(*args)
 
 
-def adopt_and_drill(demo: Demo) -> bool:
+def adopt_and_drill(demo: Demo, services: Services) -> bool:
     """Steps 1–2: the stable release on the route, then the drill in staging."""
+    endpoint = services.endpoint(PRODUCTION)
+    (demo.work / "deploy-stable.yaml").write_text(
+        DEPLOY_STABLE.format(endpoint=endpoint), encoding="utf-8"
+    )
     _, route = demo.cli(
         "rollout", "adopt", ROUTE, "--release", PRODUCTION,
-        "--change-approval", "CHG-FRAUD-2025-114",
+        "--change-approval", "CHG-FRAUD-2025-114", "--deployment", "deploy-stable.yaml",
     )  # fmt: skip
     demo.step(
         True,
         f"adopt {PRODUCTION} as the stable release of {ROUTE} (it ran there before airel; "
-        f"change CHG-FRAUD-2025-114): {shares(route)}",
+        f"change CHG-FRAUD-2025-114): {shares(route)}; deploy-stable.yaml gives the gateway "
+        f"its model's endpoint {endpoint} (serve_model.py, models/baseline)",
         lookup=("rollout", "status", ROUTE),
     )
     code, drill = demo.cli("rollback", "drill", CANDIDATE, "--out", "rollback-drill.md",
@@ -153,7 +170,7 @@ def adopt_and_drill(demo: Demo) -> bool:
     return passed
 
 
-def through_shadow(demo: Demo, gate_check: Any) -> bool:
+def through_shadow(demo: Demo, gate_check: Any, services: Services) -> bool:
     """Steps 3–4: G5 evidence and approvals, shadow, then the G6 decision."""
     for kind, metrics, source in G5_REVIEWS:
         evidence(demo, kind, metrics, source)
@@ -192,7 +209,10 @@ def through_shadow(demo: Demo, gate_check: Any) -> bool:
     )
     decision, _ = gate_check(demo, CANDIDATE, "reviews, approvals, exception", through="G5")
     (demo.work / "rollout-plan.yaml").write_text(PLAN, encoding="utf-8")
-    (demo.work / "deploy-production.yaml").write_text(DEPLOY_PRODUCTION, encoding="utf-8")
+    endpoint = services.endpoint(CANDIDATE)
+    (demo.work / "deploy-production.yaml").write_text(
+        DEPLOY_PRODUCTION.format(endpoint=endpoint), encoding="utf-8"
+    )
     demo.plain("traffic-plan", "canary", "rollout-plan.yaml", "--step", "canary-1",
                "--out", "canary-plan.md")  # fmt: skip
     code, shadow = demo.cli(
@@ -205,7 +225,8 @@ def through_shadow(demo: Demo, gate_check: Any) -> bool:
     demo.step(
         True,
         f"promote {CANDIDATE} to shadow under plan FRAUD-SCORING-ROLLOUT-2: "
-        f"{shares(shadow['route'])} (0 % customer impact); §8.5 canary plan: canary-plan.md",
+        f"{shares(shadow['route'])} (0 % customer impact); its model at {endpoint} "
+        "(models/candidate); §8.5 canary plan: canary-plan.md",
         shadow["deployment_digest"],
         ("rollout", "status", ROUTE),
     )
@@ -220,8 +241,9 @@ def through_shadow(demo: Demo, gate_check: Any) -> bool:
     return decision in ("go", "limited_go")
 
 
-def canary_and_stop(demo: Demo) -> bool:
-    """Steps 5–7: into canary, the stop condition, the batch, the runbook, the restart gate."""
+def canary_and_stop(demo: Demo, services: Services) -> bool:
+    """Steps 5–7: into canary, live traffic until the stop condition fires, the batch, the
+    runbook, the restart gate."""
     _, moved = demo.cli("rollout", "advance", ROUTE)
     route = moved["route"]
     demo.step(
@@ -232,16 +254,7 @@ def canary_and_stop(demo: Demo) -> bool:
         lookup=("rollout", "status", ROUTE),
         show=False,
     )
-    evidence(demo, "canary", CANARY_RUN, "canary-1 dashboard, first 6,120 authorisations")
-    _, stopped = demo.cli("rollout", "advance", ROUTE, expect=(1,))  # exit 1: it stopped
-    route = stopped["route"]
-    reasons = "; ".join((stopped.get("analysis") or {}).get("reasons", []))
-    demo.step(
-        stopped["verdict"] == "stop",
-        f"canary reports 3 critical failures: the stop condition fires ({reasons}) and "
-        f"{ROUTE} is rolled back at once: {shares(route)} ({route['status']})",
-        lookup=("rollout", "status", ROUTE),
-    )
+    stopped = canary_with_traffic(demo, services, shares)
     _, batch = demo.cli(
         "rollback", "apply", CANDIDATE, "--component", "batch",
         "--batch-run", "canary-1-scores-2026-05-26",
@@ -273,11 +286,14 @@ def canary_and_stop(demo: Demo) -> bool:
         lookup=("promotion", "list", "--release", CANDIDATE),
         show=False,
     )
-    return stopped["verdict"] == "stop" and code == 2
+    return stopped and code == 2
 
 
-def roll_out(demo: Demo, gate_check: Any) -> bool:
-    """The whole rollout story; True when every step went as the story expects."""
-    drilled = adopt_and_drill(demo)
-    shadowed = through_shadow(demo, gate_check)
-    return drilled and shadowed and canary_and_stop(demo)
+def roll_out(demo: Demo, gate_check: Any, services: Services) -> bool:
+    """The whole rollout story; True when every step went as the story expects.
+    ``services`` has the model upstreams started; the gateway starts here, and is ready by
+    the time the canary begins."""
+    services.start_gateway()
+    drilled = adopt_and_drill(demo, services)
+    shadowed = through_shadow(demo, gate_check, services)
+    return drilled and shadowed and canary_and_stop(demo, services)

@@ -16,9 +16,12 @@ What it does, in a fresh work directory with the embedded store (./.airel, SQLit
    promotes the candidate to staging under the limited go (shadow refused beyond its cap);
 7. carries it on (``rollout_story.py``): adopts the production release on its route, drills
    the rollback in staging, attests the G5 reviews and the five Tier 1 approvals, promotes to
-   shadow under a traffic plan, advances into canary, where a stop condition fires and the
-   route rolls back to production; quarantines the canary's batch, writes the §8.6 runbook,
-   and shows the restart gate refusing a second try;
+   shadow under a traffic plan, advances into canary; there (``gateway_story.py``) real
+   scoring requests go through ``airel serve gateway`` to the two releases' model upstreams
+   (``serve_model.py``), a planted defect makes the candidate's answers critical failures, the
+   canary analysis of the traces fails, the plan's stop condition rolls the route back to
+   production, and the traces give the impacted population; then it quarantines the canary's
+   batch, writes the §8.6 runbook, and shows the restart gate refusing a second try;
 8. shows lineage both ways, the §7.2 reproducibility report, the diff against production, and
    verifies the bundle and the audit chain.
 
@@ -40,11 +43,14 @@ import json
 import os
 import shlex
 import shutil
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from demo_cli import Demo
+from gateway_story import Services
 from pipeline_specs import (
     dump,
     specs,
@@ -579,18 +585,22 @@ def main() -> int:
     )
     args = parser.parse_args()
     started = time.perf_counter()
+    # a SIGTERM ends the demo like an error: the servers it started are stopped on the way out
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     demo = Demo(args.workdir.resolve(), verbose=args.verbose)
     print(f"airel demo: card fraud scoring, from raw data to a gated release, in {demo.work}")
     prepare(demo, args.rows)
     os.chdir(demo.work)
-    register_all(demo)
-    complete = freeze(demo)
-    monitoring_run = validate_data(demo)
-    evaluate_models(demo)
-    decision = gate_release(demo, monitoring_run)
-    promoted = promote_release(demo)
-    rolled = roll_out(demo, gate_check)
+    with Services(demo) as services:  # every process it starts is stopped, however this ends
+        services.start_models()  # the two model upstreams load while the release is built
+        register_all(demo)
+        complete = freeze(demo)
+        monitoring_run = validate_data(demo)
+        evaluate_models(demo)
+        decision = gate_release(demo, monitoring_run)
+        promoted = promote_release(demo)
+        rolled = roll_out(demo, gate_check, services)
     verified = show_evidence(demo)
     demo.flush()
     print(

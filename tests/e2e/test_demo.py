@@ -19,12 +19,14 @@ import pytest
 
 from airel import Client
 from airel.config import load_settings
+from airel.domain.monitoring.trace import TraceQuery
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "fraud-scoring" / "run_demo.py"
 ROWS = "30000"
 MAX_LINES = 110  # the default output stays readable
 STEP = re.compile(r"^([✓✗]) +(\d+) (.*?)(?:  \(airel (.+)\))?$")
 NOT_FAILING = {"pass", "excepted", "accepted"}
+PROD, CAND = "FRAUD-SCORING-2026-001", "FRAUD-SCORING-2026-002"
 
 
 @dataclass(frozen=True)
@@ -280,9 +282,10 @@ def test_demo_promotes_to_staging_and_no_further(demo: DemoRun) -> None:
 @pytest.mark.slow
 def test_demo_rolls_out_and_back(demo: DemoRun) -> None:
     """Issue 11 (P1–P7, §5.6, §8.5–§8.6): with G5 reviews, five approvals and a fairness
-    exception the candidate enters shadow, then canary at 2 % (G6); three critical failures
-    in the canary fire the stop condition, the route goes back to production at once, the
-    canary's batch is quarantined, and a new promotion needs a restart gate decision."""
+    exception the candidate enters shadow, then canary at 2 % (G6); critical failures in the
+    canary fire the stop condition, the route goes back to production at once (and the
+    reconciler applies it), the canary's batch is quarantined, and a new promotion needs a
+    restart gate decision."""
     client = demo_client(demo.work)
     release = "FRAUD-SCORING-2026-002"
     later = [
@@ -305,10 +308,13 @@ def test_demo_rolls_out_and_back(demo: DemoRun) -> None:
     assert canary.traffic == {"FRAUD-SCORING-2026-001": 98.0, release: 2.0}
 
     history = client.rollouts.history("fraud-score-prod")
-    assert [e.kind.value for e in history] == ["adopt", "promote", "advance", "stop"]
-    assert [e.version for e in history] == [1, 2, 3, 4]
+    assert [e.kind.value for e in history] == [
+        "adopt", "promote", "advance", "observe", "stop", "observe",
+    ]  # fmt: skip
+    assert [e.version for e in history] == [1, 2, 3, 3, 4, 4]
     route = client.rollouts.route("fraud-score-prod")
     assert route.desired.weights == {"FRAUD-SCORING-2026-001": 100.0}
+    assert route.converged  # the reconciler applied the rollback: the gateway serves it
     drill, stop, batch = client.rollouts.rollbacks(release)
     assert (drill.component.value, drill.lane, drill.reason) == (
         "route",
@@ -329,11 +335,100 @@ def test_demo_rolls_out_and_back(demo: DemoRun) -> None:
 
     mark, _, text, _, _ = demo.step("promote again refused")
     assert (mark, "RESTART_GATE_REQUIRED" in text) == ("✓", True)
-    assert "STOP:canary_critical_failures > 0" in demo.step("canary reports")[2]
+    assert "STOP:canary_critical_failures > 0" in demo.step("canary analysis of the traces")[2]
     for name, title in (
         ("canary-plan.md", "# Canary Plan"),
         ("rollback-runbook.md", "# Rollback runbook"),
         ("rollback-drill.md", "# Rollback drill"),
     ):
         assert (demo.work / name).read_text(encoding="utf-8").startswith(title), name
+    client.close()
+
+
+def running_in(work: Path) -> list[str]:
+    """The processes whose working directory is ``work`` (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "cwd").resolve() == work.resolve():
+                    found.append(f"{proc.name}: {(proc / 'cmdline').read_text()!r}")
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_demo_canary_verdict_comes_from_gateway_traces(demo: DemoRun) -> None:
+    """Issue 12 (T1–T3): the canary runs on real requests through `airel serve gateway` to
+    the two releases' model upstreams (their endpoints in the stored deployments); its
+    verdict comes from the traces: clean traffic is inconclusive and holds, the planted
+    defect's critical failures fail it and the stop condition rolls the route back; sticky by
+    customer until then, excluded segments on production, and production answers everyone
+    after it."""
+    client = demo_client(demo.work)
+    stable = client.promotions.deployments(release_id=PROD)[-1].manifest
+    canary = client.promotions.deployments(release_id=CAND)[-1].manifest
+    assert (stable.environment.value, canary.environment.value) == ("scaled_production", "canary")
+    assert stable.endpoint is not None
+    assert stable.endpoint.startswith("http://127.0.0.1:")
+    assert canary.endpoint not in (None, stable.endpoint)
+
+    # the canary evidence is the analysis of the traces: inconclusive first, then the failure
+    analyses = [a for a in client.gates.evidence(CAND).attestations if a.kind == "canary"]
+    assert [a.status.value for a in analyses] == ["inconclusive", "ok"]
+    prefix = "airel canary analysis: fraud-score-prod@production step canary-1 ["
+    assert all((a.source or "").startswith(prefix) for a in analyses)
+    live = client.monitoring.query(TraceQuery(mode="live", limit=100_000))
+    served = [t for t in live if t.release_id == CAND]
+    critical = [t for t in served if t.critical_failure]
+    assert analyses[0].metrics["canary_critical_failures"] == 0
+    assert analyses[1].metrics["canary_critical_failures"] == len(critical) > 0
+    assert analyses[1].metrics["canary_requests"] == len(served)
+    assert all("decline_below_policy_threshold" in t.quality_flags for t in critical)
+    assert {t.model_version for t in served} == {"fraud-score:2.0.0"}
+    assert {t.model_version for t in live if t.release_id == PROD} == {"fraud-score:1.0.0"}
+    excluded = {"vulnerable-customers", "hardship", "complaint"}
+    assert not any(set(t.segments) & excluded for t in served)
+    assert any(set(t.segments) & excluded for t in live)  # they were sent, to production
+
+    # sticky until the stop; after it, production answers everyone
+    (stop,) = [e for e in client.rollouts.history("fraud-score-prod") if e.kind.value == "stop"]
+    releases: dict[str | None, set[str]] = {}
+    for t in live:
+        if t.at < stop.created_at:
+            releases.setdefault(t.key_digest, set()).add(t.release_id)
+    assert all(len(r) == 1 for r in releases.values())
+    after = [t for t in live if t.at >= stop.created_at]
+    assert after
+    assert {t.release_id for t in after} == {PROD}
+    assert max(t.at for t in served) < stop.created_at
+    client.close()
+
+
+@pytest.mark.slow
+def test_demo_reports_the_impacted_population_and_verified_traces(demo: DemoRun) -> None:
+    """Issue 12: the output's canary steps tell what the store holds — the planted critical
+    failures, the failed analysis, the impacted population (exactly the candidate's traced
+    requests), every trace verified — and no process the demo started is left running."""
+    client = demo_client(demo.work)
+    live = client.monitoring.query(TraceQuery(mode="live", limit=100_000))
+    served = [t for t in live if t.release_id == CAND]
+    mark, _, text, lookup, _ = demo.step("impacted population")
+    assert mark == "✓"
+    assert f"{len(served)} requests (exactly those the gateway answered from it)" in text
+    assert (lookup or "").startswith(f"traces query --release {CAND} --since ")
+    mark, _, text, _, _ = demo.step("plant a production problem")
+    assert mark == "✓"
+    critical = sum(t.critical_failure for t in served)
+    assert f"{critical} declines below the policy's threshold" in text
+    mark, _, text, _, _ = demo.step("canary analysis of the traces")
+    assert (mark, "fail (CRITICAL:" in text) == ("✓", True)
+    assert "inconclusive" in demo.step("airel canary analyse on the traces")[2]
+    _, traces, problems = client.monitoring.verify()
+    assert problems == []
+    assert traces == len(live) > 1000
+    mark, _, text, _, _ = demo.step("airel traces verify")
+    assert (mark, f"{traces:,} traces match" in text) == ("✓", True)
+    assert running_in(demo.work) == []
     client.close()
