@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from airel.client import Client
-from airel.domain.monitoring.trace import Mode, Trace, TraceQuery, trace_row
+from airel.domain.monitoring.trace import Mode, Trace, TraceColumns, TraceQuery, trace_row
 from airel.errors import AirelError, Reason
 from airel.services.monitoring import traces as svc
 from airel.services.monitoring.writer import TraceWriter, WriterClosed
@@ -215,3 +215,19 @@ def test_trace_rows_are_stable_compact_json() -> None:
     assert Trace(**{k: v for k, v in body.items() if k != "format"}) == make(1)
     assert row.digest.startswith("sha256:")
     assert trace_row(make(1)).digest == row.digest != trace_row(make(2)).digest
+
+
+def test_trace_columns_are_the_stored_columns_in_order() -> None:
+    """The store binds a row as its TraceColumns then the batch's fields: same names, same
+    order as the insert statement, and the columns say what the trace says."""
+    from airel.store.sql.monitoring import _NAMES
+
+    assert (*TraceColumns._fields, "batch_id", "pos", "digest", "body_json") == _NAMES
+    trace = make(3).model_copy(
+        update={"mode": Mode.SHADOW, "segments": ["eu", "retail"], "quality_flags": ["pii_leak"]}
+    )
+    cols = trace_row(trace).columns
+    assert (cols.mode, cols.segments, cols.quality_failure) == ("shadow", "eu,retail", True)
+    assert (cols.request_id, cols.release_id, cols.status) == (
+        trace.request_id, trace.release_id, trace.status,
+    )  # fmt: skip

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -242,7 +241,7 @@ class Gateway:
         except AirelError as exc:
             status = 413 if exc.details.get("limit") else 400
             return _error(status, exc.reason, exc.message, exc.fix or "send a JSON object")
-        request_id = "req-" + uuid.uuid4().hex
+        request_id = rq.new_request_id()
         key = rq.sticky_key(route, body, request.headers.get("x-airel-key"))
         segments = rq.segment_tags(body, request.headers.get("x-airel-segments"))
         ctx = {"route": route, "request_id": request_id, "at": stamp(self.clock()), "key": key,

@@ -68,6 +68,10 @@ def create_engine(url: str, *, busy_timeout_s: float = 5.0) -> Engine:
     )
 
 
+PAGE_SIZE = 16384  # bytes, for a new SQLite database
+CACHE_KIB = 16384  # the page cache of each SQLite connection (the default is 2 MiB)
+
+
 def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
     uri = "file:" in url
     engine = sa.create_engine(
@@ -91,8 +95,13 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
             if mode and mode[0] != "wal":
                 # A read-only database keeps its mode; writes will then say it is read-only.
                 with contextlib.suppress(sqlite3.OperationalError):
+                    # 16 KiB pages on a new database (a no-op on one that has tables): a
+                    # trace batch dirties a third fewer pages, its commit costs 35 % less
+                    # (bench/bench_traces.py); the page size is fixed once in WAL mode
+                    cur.execute(f"PRAGMA page_size = {PAGE_SIZE}")
                     cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = FULL")
+            cur.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         finally:
             cur.close()
 

@@ -32,13 +32,9 @@ from airel.services.kernel.context import Context
 from airel.store.contract import WriteTx
 
 
-def _rows(traces: Sequence[Trace]) -> list[TraceRow]:
-    return [trace_row(t) for t in traces]
-
-
 def _write(ctx: Context, rows: list[TraceRow]) -> TraceBatch:
-    first = min(r.trace.at for r in rows)
-    last = max(r.trace.at for r in rows)
+    first = min(r.columns.at for r in rows)
+    last = max(r.columns.at for r in rows)
     root = batch_root(r.digest for r in rows)
 
     def write(tx: WriteTx) -> TraceBatch:
@@ -69,24 +65,30 @@ def _write(ctx: Context, rows: list[TraceRow]) -> TraceBatch:
 def ingest(ctx: Context, traces: Sequence[Trace]) -> TraceBatch | None:
     """Commit ``traces`` as one batch (None: nothing to write). A (request, release) traced
     already — a retried delivery — is dropped, not stored twice."""
-    unique: dict[tuple[str, str], Trace] = {}
-    for trace in traces:
-        unique.setdefault((trace.request_id, trace.release_id), trace)
-    rows = _rows(list(unique.values()))
-    if not rows:
+    return ingest_rows(ctx, [trace_row(t) for t in traces])
+
+
+def ingest_rows(ctx: Context, rows: Sequence[TraceRow]) -> TraceBatch | None:
+    """:func:`ingest` of traces already in their stored form (:func:`trace_row`: what a
+    writer process receives from the gateway)."""
+    unique: dict[tuple[str, str], TraceRow] = {}
+    for row in rows:
+        unique.setdefault((row.columns.request_id, row.columns.release_id), row)
+    kept = list(unique.values())
+    if not kept:
         return None
     try:
-        return _write(ctx, rows)
+        return _write(ctx, kept)
     except ConflictError as exc:
         if exc.reason is not Reason.DUPLICATE_RECORD:
             raise
     with ctx.store.read() as tx:  # a retry after a crash: keep only what is new
         seen = {
             (t.request_id, t.release_id)
-            for request_id in {r.trace.request_id for r in rows}
+            for request_id in {r.columns.request_id for r in kept}
             for t in tx.get_traces(request_id)
         }
-    fresh = [r for r in rows if (r.trace.request_id, r.trace.release_id) not in seen]
+    fresh = [r for r in kept if (r.columns.request_id, r.columns.release_id) not in seen]
     return _write(ctx, fresh) if fresh else None
 
 

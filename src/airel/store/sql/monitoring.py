@@ -134,7 +134,8 @@ class MonitoringReads:
         return [Feedback.model_validate_json(r[0]) for r in self.conn.execute(select)]
 
 
-# the traces columns in the order :func:`_values` gives them (checked against the schema)
+# the traces columns in the order :func:`_values` gives them: TraceColumns' fields, then the
+# batch's (checked against the schema here, against TraceColumns by tests/monitoring)
 _NAMES = (
     "request_id", "release_id", "mode", "route", "at", "use_case_id", "key_digest", "status",
     "latency_ms", "critical", "error", "cost", "quality_failure", "override", "segments",
@@ -148,15 +149,7 @@ if set(_NAMES) != {c.name for c in t.traces.columns}:  # pragma: no cover - a sc
 def _values(batch_id: int, pos: int, row: TraceRow) -> tuple[Any, ...]:
     """One traces row as a tuple in :data:`_NAMES` order (the driver's executemany takes it
     directly: building a dict per row cost as much as the insert)."""
-    tr = row.trace
-    return (
-        tr.request_id, tr.release_id, tr.mode.value, tr.deployment_route, tr.at,
-        tr.use_case_id, tr.key_digest, tr.status, tr.latency_ms, tr.critical_failure, tr.error,
-        tr.cost, bool(tr.quality_flags), tr.human_override, ",".join(tr.segments),
-        tr.model_version, tr.prompt_version, tr.policy_version, tr.feature_view_version,
-        tr.dataset_or_index_version, tr.tool_schema_version, batch_id, pos, row.digest,
-        row.body_json,
-    )  # fmt: skip
+    return (*row.columns, batch_id, pos, row.digest, row.body_json)
 
 
 class MonitoringWrites(RecordWrites, MonitoringReads):
