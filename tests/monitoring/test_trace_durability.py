@@ -1,11 +1,14 @@
 """SPEC T1: no acknowledged trace is lost when the gateway process is killed (SIGKILL).
 
-A child process runs a :class:`TraceWriter` over the store, four threads submitting traces
-without pause, and prints a request id only once its future completed — that line is the
-acknowledgement a caller would get. The parent reads a few thousand of them, SIGKILLs the child
-mid-stream (batches queued, one committing), reads whatever acknowledgements were already in
-the pipe, and opens the store: every acknowledged id is there, every batch root and the audit
-chain verify, and the next ingest carries on from the last committed batch.
+A child process runs a trace writer over the store — a :class:`TraceWriter` (its own thread)
+or a :class:`PipedTraceWriter` (an ingest process, what ``airel serve gateway`` runs) — with
+four threads submitting traces without pause, and prints a request id only once its future
+completed — that line is the acknowledgement a caller would get. The parent reads a few
+thousand of them, SIGKILLs the child mid-stream (batches queued, one committing), reads
+whatever acknowledgements were already in the pipe, and opens the store: every acknowledged
+id is there, every batch root and the audit chain verify, and the next ingest carries on from
+the last committed batch. With the ingest process, it sees its parent gone and exits too: no
+process is left behind.
 """
 
 from __future__ import annotations
@@ -37,11 +40,9 @@ CHILD = textwrap.dedent(
     from airel.client import Client
     from airel.config import load_settings
     from airel.domain.monitoring.trace import Trace
-    from airel.services.monitoring.writer import TraceWriter
+    from airel.sdk.monitoring import ingest_process
+    from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter
 
-    url, cwd = sys.argv[1], Path(sys.argv[2])
-    settings = load_settings({"database_url": url, "actor": "gateway"}, cwd=cwd, environ={})
-    writer = TraceWriter(Client(settings).ctx, linger_s=0.002)
     out = sys.stdout
     lock = threading.Lock()
 
@@ -73,13 +74,34 @@ CHILD = textwrap.dedent(
                 out.flush()
 
 
-    threads = [threading.Thread(target=produce, args=(k,), daemon=True) for k in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    if __name__ == "__main__":  # a spawned ingest process imports this module too
+        url, cwd, kind = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+        settings = load_settings({"database_url": url, "actor": "gateway"}, cwd=cwd, environ={})
+        if kind == "thread":
+            writer = TraceWriter(Client(settings).ctx, linger_s=0.002)
+        else:
+            writer = PipedTraceWriter(ingest_process(settings), linger_s=0.002)
+            print(f"ingest-pid {writer._proc.pid}", file=sys.stderr, flush=True)
+        threads = [threading.Thread(target=produce, args=(k,), daemon=True) for k in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
     """
 )
+
+
+def _gone(pid: int, timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    stat = Path(f"/proc/{pid}/stat")
+    while time.monotonic() < deadline:
+        try:  # the state follows the ")" ending the name; a zombie has exited (its parent is gone)
+            if stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()[0] in {"Z", "X"}:
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def _read_acks(stream: IO[str], acked: list[str]) -> None:
@@ -90,8 +112,9 @@ def _read_acks(stream: IO[str], acked: list[str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["thread", "process"])
 def test_no_acknowledged_trace_is_lost_on_sigkill(
-    database_url: str, project: Path, tmp_path: Path
+    database_url: str, project: Path, tmp_path: Path, kind: str
 ) -> None:
     settings = load_settings(
         {"database_url": database_url, "actor": "alice"}, cwd=project, environ={}
@@ -101,7 +124,7 @@ def test_no_acknowledged_trace_is_lost_on_sigkill(
     script = tmp_path / "gateway_child.py"
     script.write_text(CHILD, encoding="utf-8")
     child = subprocess.Popen(
-        [sys.executable, str(script), database_url, str(project)],
+        [sys.executable, str(script), database_url, str(project), kind],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -130,6 +153,9 @@ def test_no_acknowledged_trace_is_lost_on_sigkill(
     assert running, f"the child stopped before it was killed:\n{errors}"
     assert child.returncode == -signal.SIGKILL
     assert len(acked) >= ACKNOWLEDGED, errors
+    if kind == "process":
+        pid = int(errors.split("ingest-pid ", 1)[1].split()[0])
+        assert _gone(pid), "the ingest process outlived the gateway"
 
     with Client(settings) as client:
         with client.ctx.store.read() as tx:

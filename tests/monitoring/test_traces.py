@@ -5,23 +5,33 @@
 * ``verify_traces`` catches an edited, deleted or reordered trace, naming batch and place.
 * Feedback against an unknown request id is TRACE_NOT_FOUND, nothing written; an override
   needs a verdict; notes are masked.
-* The TraceWriter acknowledges only committed traces and flushes everything on close.
+* The TraceWriter (a thread) and the PipedTraceWriter (an ingest process, what
+  ``airel serve gateway`` runs) acknowledge only committed traces and flush everything on
+  close; an ingest process that dies fails every unacknowledged batch and the writer reports
+  itself not alive; one that cannot open the store fails the writer's start with its reason.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from airel.client import Client
+from airel.config import load_settings
 from airel.domain.monitoring.trace import Mode, Trace, TraceColumns, TraceQuery, trace_row
 from airel.errors import AirelError, Reason
+from airel.sdk.monitoring import ingest_process
 from airel.services.monitoring import traces as svc
-from airel.services.monitoring.writer import TraceWriter, WriterClosed
+from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter, WriterClosed
 from airel.store import schema as t
 
 
@@ -175,10 +185,27 @@ def test_feedback_needs_a_traced_request_and_masks_notes(client: Client) -> None
     assert client.audit.verify().ok
 
 
-def test_the_writer_acknowledges_committed_traces_only(client: Client) -> None:
+Writer = TraceWriter | PipedTraceWriter
+
+
+def new_writer(kind: str, client: Client, **kw: Any) -> Writer:
+    if kind == "thread":
+        return TraceWriter(client.ctx, **kw)
+    return PipedTraceWriter(ingest_process(client.settings), **kw)
+
+
+@pytest.fixture
+def piped(client: Client) -> Iterator[PipedTraceWriter]:
+    writer = PipedTraceWriter(ingest_process(client.settings), linger_s=0.005)
+    yield writer
+    writer.close(timeout=30)
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_the_writer_acknowledges_committed_traces_only(client: Client, kind: str) -> None:
     """T1: a future completes after its batch commits; close flushes everything queued."""
     commits: list[int] = []
-    writer = TraceWriter(client.ctx, linger_s=0.005, on_commit=lambda n, _s: commits.append(n))
+    writer = new_writer(kind, client, linger_s=0.005, on_commit=lambda n, _s: commits.append(n))
     futures = []
 
     def produce(offset: int) -> None:
@@ -201,7 +228,99 @@ def test_the_writer_acknowledges_committed_traces_only(client: Client) -> None:
     assert len(svc.query(client.ctx, TraceQuery(limit=5000))) == 1000
     with pytest.raises(WriterClosed):
         writer.submit(make(1))
+    assert not writer.alive
     assert svc.verify_traces(client.ctx)[2] == []
+    if isinstance(writer, PipedTraceWriter):
+        assert writer._proc.exitcode == 0  # stopped when told, after the last batch
+
+
+def test_the_ingest_process_drops_retried_deliveries(
+    client: Client, piped: PipedTraceWriter
+) -> None:
+    """T1: the same (request, release) twice in a batch, or again in a later batch: stored once,
+    both callers acknowledged; another release of the same request is a second trace."""
+    first = [piped.submit(make(i)) for i in range(10)] + [piped.submit(make(3))]
+    assert all(f.result(timeout=30) is not None for f in first)
+    again = [piped.submit(make(i)) for i in range(5, 12)]
+    again.append(piped.submit(make(5, release="REL-1")))
+    [f.result(timeout=30) for f in again]
+    stored = svc.query(client.ctx, TraceQuery(limit=100))
+    assert len(stored) == 13  # 0..11 on REL-2 and req 5 on REL-1
+    assert {(t.request_id, t.release_id) for t in stored} == {
+        *((f"req-{i:08d}", "REL-2") for i in range(12)),
+        ("req-00000005", "REL-1"),
+    }
+    assert svc.verify_traces(client.ctx)[2] == []
+
+
+def test_a_killed_ingest_process_fails_what_it_did_not_acknowledge(
+    client: Client, piped: PipedTraceWriter
+) -> None:
+    """T1: SIGKILL of the ingest process mid-stream: every future completes — committed, or
+    failed with STORE_UNAVAILABLE — none hangs; what was acknowledged is stored, what failed
+    is not; the writer is no longer alive (readiness fails) and refuses later traces."""
+    assert bool(piped.alive)  # (bool: not narrowed for the check below)
+    futures: list[tuple[str, Future[Any]]] = []
+    stop = threading.Event()
+
+    def produce(k: int) -> None:
+        i = 0
+        while not stop.is_set():
+            trace = make(k * 1_000_000 + i)
+            futures.append((trace.request_id, piped.submit(trace)))
+            i += 1
+            if i % 200 == 0:
+                time.sleep(0.001)
+
+    threads = [threading.Thread(target=produce, args=(k,)) for k in range(2)]
+    for th in threads:
+        th.start()
+    deadline = time.monotonic() + 60
+    while piped.committed < 2000 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    pid = piped._proc.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    piped._proc.join(30)
+    assert piped._proc.exitcode == -signal.SIGKILL
+    time.sleep(0.05)
+    stop.set()
+    for th in threads:
+        th.join()
+    outcomes: dict[str, bool] = {}
+    for rid, f in futures:
+        exc = f.exception(timeout=30)  # completes: never left hanging
+        if exc is not None:
+            assert isinstance(exc, AirelError)
+            assert exc.reason is Reason.STORE_UNAVAILABLE
+        outcomes[rid] = exc is None
+    acked = {rid for rid, ok in outcomes.items() if ok}
+    failed = {rid for rid, ok in outcomes.items() if not ok}
+    assert len(acked) >= 2000
+    assert failed, "traces submitted after the kill cannot have been acknowledged"
+    assert not piped.alive
+    late = piped.submit(make(99_999_999))
+    assert isinstance(late.exception(timeout=30), AirelError)
+    with client.ctx.store.read() as tx:
+        stored = set(tx.trace_columns(TraceQuery(limit=1_000_000))["request_id"])
+    assert acked <= stored
+    assert not (failed & stored)
+    assert svc.verify_traces(client.ctx)[2] == []
+    assert client.audit.verify().ok
+
+
+def test_an_ingest_process_that_cannot_open_the_store_fails_the_start(
+    project: Any, tmp_path: Any
+) -> None:
+    """The gateway does not start with a writer that could never acknowledge: the ingest
+    process's own error (here: no store initialised) is raised in the parent, reason intact."""
+    url = f"sqlite:///{tmp_path / 'nowhere' / 'airel.db'}"
+    settings = load_settings({"database_url": url, "actor": "gw"}, cwd=project, environ={})
+    with pytest.raises(AirelError) as exc:
+        PipedTraceWriter(ingest_process(settings))
+    with Client(settings) as c, pytest.raises(AirelError) as direct:
+        _ = c.ctx
+    assert exc.value.reason is direct.value.reason
 
 
 def test_trace_rows_are_stable_compact_json() -> None:

@@ -2,4 +2,5 @@
 
 from airel.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a spawned child (the trace ingest process) imports it
+    main()

@@ -9,9 +9,12 @@ the feedback use case as callables, so the gateway itself never imports the serv
 from __future__ import annotations
 
 import builtins
+import multiprocessing
 import os
 import secrets
 from collections.abc import Callable, Mapping
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +30,36 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from airel.config import Settings
     from airel.gateway.app import Gateway, GatewayConfig, Telemetry
     from airel.services.monitoring.analysis import CanaryRun
     from airel.services.monitoring.production import MonitorReport
 
 SECRET_ENV = "AIREL_GATEWAY_KEY_SECRET"  # noqa: S105 - the variable's name, not a secret
+
+
+def _run_ingest(settings: Settings, conn: Connection) -> None:
+    """The trace ingest process (spawned): the store of ``settings``, batches from ``conn``."""
+    from airel.client import Client  # noqa: PLC0415
+    from airel.services.monitoring.writer import serve_ingest  # noqa: PLC0415
+
+    serve_ingest(lambda: Client(settings).ctx, conn)
+
+
+def ingest_process(settings: Settings) -> Callable[[], tuple[Connection, BaseProcess]]:
+    """How to start a trace ingest process over the store of ``settings``: a fresh interpreter
+    (spawned, so nothing of the parent's threads or connections is inherited)."""
+
+    def start() -> tuple[Connection, BaseProcess]:
+        mp = multiprocessing.get_context("spawn")
+        parent, child = mp.Pipe(duplex=True)
+        proc = mp.Process(target=_run_ingest, args=(settings, child),
+                          name="airel-trace-ingest", daemon=True)  # fmt: skip
+        proc.start()
+        child.close()
+        return parent, proc
+
+    return start
 
 
 class Monitoring(Facet):
@@ -123,12 +151,15 @@ class Monitoring(Facet):
         transport: httpx.AsyncBaseTransport | None = None,
         linger_s: float = 0.002,
         clock: Callable[[], datetime] | None = None,
+        ingest_subprocess: bool = False,
     ) -> Gateway:
         """A gateway over this store: routes from the records, traces through a group-commit
         writer, feedback through the audited use case (serve it with
-        :func:`airel.gateway.app.create_app`)."""
+        :func:`airel.gateway.app.create_app`). ``ingest_subprocess``: the traces are committed
+        by a separate ingest process (what ``airel serve gateway`` runs), not a thread of this
+        one."""
         from airel.gateway.app import Gateway, GatewayConfig  # noqa: PLC0415
-        from airel.services.monitoring.writer import TraceWriter  # noqa: PLC0415
+        from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter  # noqa: PLC0415
 
         ctx = self.ctx
         cfg = config or GatewayConfig(key_secret=self.key_secret())
@@ -158,10 +189,15 @@ class Monitoring(Facet):
             observed = {r.criterion.metric: r.observed for r in a.results if r.observed is not None}
             return a.step, a.verdict, observed, list(a.reasons)
 
+        sink = (
+            PipedTraceWriter(ingest_process(self.settings), linger_s=linger_s, on_commit=on_commit)
+            if ingest_subprocess
+            else TraceWriter(ctx, linger_s=linger_s, on_commit=on_commit)
+        )
         return Gateway(
             cfg,
             lambda: serving.serving_table(ctx),
-            TraceWriter(ctx, linger_s=linger_s, on_commit=on_commit),
+            sink,
             telemetry=telemetry,
             feedback=feedback,
             analysis=analysis,
@@ -178,7 +214,9 @@ class Monitoring(Facet):
         from airel.gateway.app import GatewayConfig, create_app  # noqa: PLC0415
 
         cfg = GatewayConfig(key_secret=self.key_secret(), **config)
-        gw = self.gateway(cfg, telemetry=GatewayTelemetry.from_environment())
+        gw = self.gateway(
+            cfg, telemetry=GatewayTelemetry.from_environment(), ingest_subprocess=True
+        )
         uvicorn.run(create_app(gw), host=host, port=port, log_level="warning", access_log=False)
 
     def kubernetes(
