@@ -1,14 +1,17 @@
 """Benchmark: what the gateway adds to a request, against calling the upstream directly (T2).
 
 Starts, as separate processes on local ports, an upstream (Starlette under uvicorn, answering
-a small JSON score) and the airel gateway (uvicorn, one worker) in front of it, with a real
-trace writer on a fresh SQLite store (or ``--database-url``). Then, at ``--concurrency``
+a small JSON score) and the airel gateway (uvicorn, one worker) in front of it, with the trace
+writer ``airel serve gateway`` runs (an ingest process committing over a pipe) on a fresh
+SQLite store (or ``--database-url``). Then, at ``--concurrency``
 requests in flight, sends ``--requests`` requests straight to the upstream and the same number
 through the gateway, and reports p50 / p95 / p99 latency of each and the difference: the
 gateway's overhead — routing, strict JSON parsing, classification and masking, the trace, the
 group commit. Twice: with the gateway answering only once the trace is committed (the
 default, ``await_trace``) and answering first (``--no-await``: the trace commits within the
-writer's linger).
+writer's linger). For scale, a bare proxy — Starlette forwarding through the same httpx
+transport, nothing else — measures what one more Python HTTP hop costs on this machine
+before airel does anything.
 
 Prints a table and one ``RESULT_JSON:`` line.
 
@@ -44,7 +47,8 @@ from airel.client import Client
 from airel.config import load_settings
 from airel.domain.monitoring.serving import ServedRelease, ServedRoute
 from airel.gateway.app import Gateway, GatewayConfig, create_app
-from airel.services.monitoring.writer import TraceWriter
+from airel.sdk.ingest import ingest_process
+from airel.services.monitoring.writer import PipedTraceWriter
 
 ROUTE = "score"
 RELEASE = "SCORE-2026-001"
@@ -68,6 +72,30 @@ def serve_upstream(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+def serve_proxy(port: int, upstream: int) -> None:
+    """The floor of any Python proxy hop here: Starlette under uvicorn forwarding each POST
+    through the same httpx transport the gateway uses — no routing, parsing or trace."""
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=512))
+    target = f"http://127.0.0.1:{upstream}/score"
+
+    async def forward(request: Request) -> Response:
+        body = await request.body()
+        req = httpx.Request("POST", target, content=body,
+                            headers={"content-type": "application/json"})  # fmt: skip
+        r = await transport.handle_async_request(req)
+        try:
+            content = await r.aread()
+        finally:
+            await r.aclose()
+        return Response(content, status_code=r.status_code, media_type="application/json")
+
+    async def health(request: Request) -> Response:
+        return Response(b"ok")
+
+    app = Starlette(routes=[Route("/score", forward, methods=["POST"]), Route("/healthz", health)])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
 def serve_gateway(
     port: int, upstream: int, database_url: str, home: str, await_trace: bool
 ) -> None:
@@ -82,7 +110,7 @@ def serve_gateway(
     gw = Gateway(
         GatewayConfig(key_secret=b"bench-secret-0123456789", await_trace=await_trace),
         lambda: {route.key: route},
-        TraceWriter(client.ctx),
+        PipedTraceWriter(ingest_process(client.settings)),
     )
     uvicorn.run(create_app(gw), host="127.0.0.1", port=port, log_level="warning",
                 access_log=False)  # fmt: skip
@@ -142,6 +170,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         asyncio.run(_wait(direct_url.replace("/score", "/")))
         asyncio.run(_load(direct_url, 500, args.concurrency))  # warm-up
         results["direct"] = _stats(asyncio.run(_load(direct_url, args.requests, args.concurrency)))
+        proxy_port = _free_port()
+        proxy = _spawn("--serve-proxy", str(proxy_port), str(up_port))
+        try:
+            asyncio.run(_wait(f"http://127.0.0.1:{proxy_port}/healthz"))
+            via_proxy = f"http://127.0.0.1:{proxy_port}/score"
+            asyncio.run(_load(via_proxy, 500, args.concurrency))
+            results["bare_proxy"] = _stats(
+                asyncio.run(_load(via_proxy, args.requests, args.concurrency))
+            )
+        finally:
+            proxy.terminate()
+            proxy.wait(30)
+        results["overhead_bare_proxy"] = {
+            k: results["bare_proxy"][k] - results["direct"][k] for k in results["direct"]
+        }
         for await_trace in (True, False):
             with tempfile.TemporaryDirectory() as home:
                 url = args.database_url or f"sqlite:///{home}/airel.db"
@@ -168,6 +211,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--serve-upstream":
         serve_upstream(int(sys.argv[2]))
+        return 0
+    if len(sys.argv) > 3 and sys.argv[1] == "--serve-proxy":
+        serve_proxy(int(sys.argv[2]), int(sys.argv[3]))
         return 0
     if len(sys.argv) > 6 and sys.argv[1] == "--serve-gateway":
         port, upstream, url, home, mode = sys.argv[2:7]

@@ -4,12 +4,14 @@
 Two phases, each in a fresh interpreter on its own store (SQLite files under a temp directory;
 with ``--database-url`` both phases share that database, each with its own release id):
 
-* ``writer`` — ``--producers`` threads submit ``--traces`` traces to one
-  :class:`~airel.services.monitoring.writer.TraceWriter`, each keeping ``--in-flight`` requests
-  open like a gateway with that many concurrent calls (a producer waits for its oldest
-  acknowledgement before it submits more). Reports traces/s from the first submit to the last
-  acknowledgement, the batch sizes the writer formed, the acknowledgement latency (submit →
-  future done) p50/p99, and the process's peak RSS;
+* ``writer`` — ``--producers`` threads submit ``--traces`` traces to one trace writer:
+  ``--writer process`` (default) a :class:`~airel.services.monitoring.writer.PipedTraceWriter`
+  whose ingest process commits (what ``airel serve gateway`` runs), ``--writer thread`` a
+  :class:`~airel.services.monitoring.writer.TraceWriter` committing on a thread. Each producer
+  keeps ``--in-flight`` requests open like a gateway with that many concurrent calls (it waits
+  for its oldest acknowledgement before it submits more). Reports traces/s from the first
+  submit to the last acknowledgement, the batch sizes the writer formed, the acknowledgement
+  latency (submit → future done) p50/p99, and the process's peak RSS;
 * ``ingest`` — the same traces through ``traces.ingest`` in batches of ``--ingest-batch`` from
   one thread: the cost of a commit without the writer's queue and futures.
 
@@ -23,7 +25,7 @@ writer misses ``--target`` traces/s (20,000 on SQLite: issue 12).
 Usage::
 
     .venv/bin/python bench/bench_traces.py [--traces 200000] [--producers 4] [--in-flight 512]
-        [--database-url URL] [--profile] [--json]
+        [--writer process|thread] [--database-url URL] [--profile] [--json]
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ import airel
 from airel.client import Client
 from airel.config import load_settings
 from airel.domain.monitoring.trace import Trace, TraceBatch, TraceQuery
+from airel.sdk.ingest import ingest_process
 from airel.services.monitoring import traces as svc
-from airel.services.monitoring.writer import TraceWriter
+from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter
 
 PROFILE_TRACES = 20_000
 
@@ -133,12 +136,21 @@ def run_writer(client: Client, args: argparse.Namespace, release: str) -> dict[s
     with client.ctx.store.read() as tx:
         last = tx.last_trace_batch()
     first_batch = (last.batch_id if last else 0) + 1
-    writer = TraceWriter(
-        client.ctx,
-        max_batch=args.max_batch,
-        linger_s=args.linger_ms / 1000,
-        on_commit=on_commit,
-    )
+    writer: TraceWriter | PipedTraceWriter
+    if args.writer == "thread":
+        writer = TraceWriter(
+            client.ctx,
+            max_batch=args.max_batch,
+            linger_s=args.linger_ms / 1000,
+            on_commit=on_commit,
+        )
+    else:
+        writer = PipedTraceWriter(
+            ingest_process(client.settings),
+            max_batch=args.max_batch,
+            linger_s=args.linger_ms / 1000,
+            on_commit=on_commit,
+        )
     submitted = [0.0] * len(traces)
     batch_of = [0] * len(traces)
 
@@ -293,6 +305,7 @@ def _argv(args: argparse.Namespace) -> list[str]:
         "--traces", str(args.traces), "--producers", str(args.producers),
         "--in-flight", str(args.in_flight), "--max-batch", str(args.max_batch),
         "--linger-ms", str(args.linger_ms), "--ingest-batch", str(args.ingest_batch),
+        "--writer", args.writer,
     ]  # fmt: skip
 
 
@@ -304,6 +317,10 @@ def main() -> int:
     parser.add_argument("--max-batch", type=int, default=2000)
     parser.add_argument("--linger-ms", type=float, default=2.0)
     parser.add_argument("--ingest-batch", type=int, default=2000)
+    parser.add_argument(
+        "--writer", choices=["process", "thread"], default="process",
+        help="who commits: an ingest process (as airel serve gateway) or a thread",
+    )  # fmt: skip
     parser.add_argument("--target", type=float, default=20_000.0, help="writer traces/s")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--profile", action="store_true", help="also cProfile plain ingest")
@@ -335,6 +352,7 @@ def main() -> int:
         "python": platform.python_version(),
         "backend": backend,
         "producers": args.producers,
+        "writer_kind": args.writer,
         "in_flight": args.producers * args.in_flight,
         "max_batch": args.max_batch,
         "linger_ms": args.linger_ms,
@@ -360,7 +378,7 @@ def main() -> int:
         f"{'ack p99 ms':>12}{'peak RSS MB':>13}{'of which traces':>17}"
     )
     print(
-        f"{'TraceWriter (group commit)':<26}{writer['traces_per_s']:>10,}{writer['batches']:>9}"
+        f"{'writer (' + args.writer + ')':<26}{writer['traces_per_s']:>10,}{writer['batches']:>9}"
         f"{writer['batch_mean']:>8}{writer['ack_p50_ms']:>12}{writer['ack_p99_ms']:>12}"
         f"{writer['peak_rss_mb']:>13}{writer['base_rss_mb']:>17}"
     )

@@ -40,7 +40,7 @@ CHILD = textwrap.dedent(
     from airel.client import Client
     from airel.config import load_settings
     from airel.domain.monitoring.trace import Trace
-    from airel.sdk.monitoring import ingest_process
+    from airel.sdk.ingest import ingest_process
     from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter
 
     out = sys.stdout
@@ -74,19 +74,19 @@ CHILD = textwrap.dedent(
                 out.flush()
 
 
-    if __name__ == "__main__":  # a spawned ingest process imports this module too
-        url, cwd, kind = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
-        settings = load_settings({"database_url": url, "actor": "gateway"}, cwd=cwd, environ={})
-        if kind == "thread":
-            writer = TraceWriter(Client(settings).ctx, linger_s=0.002)
-        else:
-            writer = PipedTraceWriter(ingest_process(settings), linger_s=0.002)
-            print(f"ingest-pid {writer._proc.pid}", file=sys.stderr, flush=True)
-        threads = [threading.Thread(target=produce, args=(k,), daemon=True) for k in range(4)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
+    # no `if __name__ == "__main__"` guard: embedding the gateway must not need one
+    url, cwd, kind = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    settings = load_settings({"database_url": url, "actor": "gateway"}, cwd=cwd, environ={})
+    if kind == "thread":
+        writer = TraceWriter(Client(settings).ctx, linger_s=0.002)
+    else:
+        writer = PipedTraceWriter(ingest_process(settings), linger_s=0.002)
+        print(f"ingest-pid {writer._proc.pid}", file=sys.stderr, flush=True)
+    threads = [threading.Thread(target=produce, args=(k,), daemon=True) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
     """
 )
 

@@ -29,7 +29,7 @@ from airel.client import Client
 from airel.config import load_settings
 from airel.domain.monitoring.trace import Mode, Trace, TraceColumns, TraceQuery, trace_row
 from airel.errors import AirelError, Reason
-from airel.sdk.monitoring import ingest_process
+from airel.sdk.ingest import ingest_process
 from airel.services.monitoring import traces as svc
 from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter, WriterClosed
 from airel.store import schema as t
@@ -231,7 +231,7 @@ def test_the_writer_acknowledges_committed_traces_only(client: Client, kind: str
     assert not writer.alive
     assert svc.verify_traces(client.ctx)[2] == []
     if isinstance(writer, PipedTraceWriter):
-        assert writer._proc.exitcode == 0  # stopped when told, after the last batch
+        assert writer._proc.returncode == 0  # stopped when told, after the last batch
 
 
 def test_the_ingest_process_drops_retried_deliveries(
@@ -281,8 +281,7 @@ def test_a_killed_ingest_process_fails_what_it_did_not_acknowledge(
     pid = piped._proc.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    piped._proc.join(30)
-    assert piped._proc.exitcode == -signal.SIGKILL
+    assert piped._proc.wait(30) == -signal.SIGKILL
     time.sleep(0.05)
     stop.set()
     for th in threads:

@@ -9,12 +9,9 @@ the feedback use case as callables, so the gateway itself never imports the serv
 from __future__ import annotations
 
 import builtins
-import multiprocessing
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,36 +27,11 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from airel.config import Settings
     from airel.gateway.app import Gateway, GatewayConfig, Telemetry
     from airel.services.monitoring.analysis import CanaryRun
     from airel.services.monitoring.production import MonitorReport
 
 SECRET_ENV = "AIREL_GATEWAY_KEY_SECRET"  # noqa: S105 - the variable's name, not a secret
-
-
-def _run_ingest(settings: Settings, conn: Connection) -> None:
-    """The trace ingest process (spawned): the store of ``settings``, batches from ``conn``."""
-    from airel.client import Client  # noqa: PLC0415
-    from airel.services.monitoring.writer import serve_ingest  # noqa: PLC0415
-
-    serve_ingest(lambda: Client(settings).ctx, conn)
-
-
-def ingest_process(settings: Settings) -> Callable[[], tuple[Connection, BaseProcess]]:
-    """How to start a trace ingest process over the store of ``settings``: a fresh interpreter
-    (spawned, so nothing of the parent's threads or connections is inherited)."""
-
-    def start() -> tuple[Connection, BaseProcess]:
-        mp = multiprocessing.get_context("spawn")
-        parent, child = mp.Pipe(duplex=True)
-        proc = mp.Process(target=_run_ingest, args=(settings, child),
-                          name="airel-trace-ingest", daemon=True)  # fmt: skip
-        proc.start()
-        child.close()
-        return parent, proc
-
-    return start
 
 
 class Monitoring(Facet):
@@ -159,6 +131,7 @@ class Monitoring(Facet):
         by a separate ingest process (what ``airel serve gateway`` runs), not a thread of this
         one."""
         from airel.gateway.app import Gateway, GatewayConfig  # noqa: PLC0415
+        from airel.sdk.ingest import ingest_process  # noqa: PLC0415
         from airel.services.monitoring.writer import PipedTraceWriter, TraceWriter  # noqa: PLC0415
 
         ctx = self.ctx

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import marshal
 import signal
+import subprocess
 import threading
 import time
 import weakref
@@ -39,7 +40,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
 from airel import errors
@@ -300,12 +300,13 @@ class PipedTraceWriter(_Batching[Wire]):
     """Batches traces, serialised by their callers, into commits made by an ingest process.
 
     ``start`` launches the process running :func:`serve_ingest` and returns the parent's end
-    of its pipe and the process (the composition root knows how to open the store there).
+    of its pipe and the process (the composition root knows how to open the store there:
+    :func:`airel.sdk.ingest.ingest_process`).
     """
 
     def __init__(
         self,
-        start: Callable[[], tuple[Connection, BaseProcess]],
+        start: Callable[[], tuple[Connection, subprocess.Popen[bytes]]],
         *,
         max_batch: int = 2000,
         linger_s: float = 0.002,
@@ -316,6 +317,7 @@ class PipedTraceWriter(_Batching[Wire]):
         self._conn, self._proc = start()
         if not self._conn.poll(start_timeout_s):
             self._proc.kill()
+            self._proc.wait()
             raise StoreError(
                 Reason.STORE_UNAVAILABLE,
                 f"the trace ingest process did not start within {start_timeout_s:g} s",
@@ -327,10 +329,11 @@ class PipedTraceWriter(_Batching[Wire]):
             hello = ("error", "StoreError", Reason.STORE_UNAVAILABLE.value,
                      "the trace ingest process exited while starting", None)  # fmt: skip
         if hello != _READY:
-            self._proc.join(10)
+            self._conn.close()
+            self._reap(10)
             raise _error_from(hello)
-        # at interpreter exit, before multiprocessing joins its children: the pipe closes, so
-        # the ingest process (which ignores SIGTERM) sees the end and exits
+        # a writer dropped without close(), or the interpreter exiting: the socket closes, so
+        # the ingest process (which ignores SIGINT and SIGTERM) reads the end and exits
         weakref.finalize(self, self._conn.close)
         self._inflight: deque[_Batch[Wire]] = deque()
         self._slots = threading.Semaphore(window)
@@ -342,7 +345,7 @@ class PipedTraceWriter(_Batching[Wire]):
 
     @property
     def alive(self) -> bool:
-        return super().alive and self._dead is None and self._proc.is_alive()
+        return super().alive and self._dead is None and self._proc.poll() is None
 
     def _item(self, trace: Trace) -> Wire:
         return _wire(trace)
@@ -404,8 +407,13 @@ class PipedTraceWriter(_Batching[Wire]):
             except OSError:
                 self._died()
         self._reader.join(timeout)
-        self._proc.join(timeout)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join(5)
+        self._reap(timeout)
         self._conn.close()
+
+    def _reap(self, timeout: float) -> None:
+        """Wait for the ingest process to exit (killed if it does not within ``timeout``)."""
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(5)
