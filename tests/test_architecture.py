@@ -229,7 +229,7 @@ def test_the_store_contract_is_split_along_the_dag() -> None:
 
 
 TEST_HOMES = {"kernel", "release", "data", "eval", "gate", "promotion", "monitoring", "binder"}
-TEST_HOMES |= {"adapters", "store", "cli", "sdk", "gateway", "e2e"}  # adapters, store, edges
+TEST_HOMES |= {"adapters", "store", "cli", "sdk", "gateway", "api", "e2e"}  # adapters, store, edges
 
 
 def test_tests_mirror_the_source() -> None:

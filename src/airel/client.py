@@ -138,6 +138,23 @@ class Client:
         """Apply pending migrations (``airel db upgrade``); give a new store its id."""
         return self.runtime.upgrade()
 
+    def api_app(self, *, max_body_bytes: int = 1 << 20) -> Any:
+        """The REST API (a FastAPI app) over this client's store: every request acts as the
+        identity its bearer token authenticates (``airel serve api``; issue 13)."""
+        from airel.api.app import create_app  # noqa: PLC0415
+
+        return create_app(self.runtime.context, max_body_bytes=max_body_bytes)
+
+    def serve_api(
+        self, *, host: str = "127.0.0.1", port: int = 8780, max_body_bytes: int = 1 << 20
+    ) -> None:
+        """Serve :meth:`api_app` under uvicorn until interrupted."""
+        import uvicorn  # noqa: PLC0415
+
+        _ = self.ctx  # open (and check) the store before taking requests
+        uvicorn.run(self.api_app(max_body_bytes=max_body_bytes), host=host, port=port,
+                    log_level="warning", access_log=False)  # fmt: skip
+
     # -- namespaces (one per CLI noun; each imported when first used) --
     @cached_property
     def registry(self) -> Registry:

@@ -13,6 +13,7 @@ reworded at any time; codes may not.
     ├── NotFoundError               a referenced thing does not exist (exit 2, HTTP 404)
     ├── ConflictError               immutable content or a compare-and-set lost (exit 2, HTTP 409)
     ├── IntegrityError              a digest does not match its content (exit 2 on input, HTTP 422)
+    ├── AuthError                   not authenticated (HTTP 401) or not permitted (HTTP 403)
     └── StoreError                  the store cannot be used: locked, read-only, not initialised,
                                     schema out of date, unreachable (exit 2, HTTP 503)
 
@@ -93,6 +94,14 @@ class Reason(StrEnum):
     CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"  # a production action without typed consent
     UNKNOWN_ROLE = "UNKNOWN_ROLE"  # an approver role airel does not define
     ROLE_NOT_HELD = "ROLE_NOT_HELD"  # the identity holds no live grant of that role in the store
+    # -- authentication and authorisation of the REST API (AuthError; issue 13) --
+    AUTH_REQUIRED = "AUTH_REQUIRED"  # no credentials were presented
+    TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - not an airel token, or no such token, or the wrong secret
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105 - the token is past its expiry
+    TOKEN_REVOKED = "TOKEN_REVOKED"  # noqa: S105 - the token was revoked
+    PERMISSION_DENIED = "PERMISSION_DENIED"  # the identity's roles do not allow this request
+    TOKEN_NOT_FOUND = "TOKEN_NOT_FOUND"  # noqa: S105 - no API token with that id
+    ACTOR_NOT_ALLOWED = "ACTOR_NOT_ALLOWED"  # --actor where identity comes from a token
     KEY_REVOKED = "KEY_REVOKED"  # a signing key was revoked (or is being revoked twice)
     SELF_APPROVAL = "SELF_APPROVAL"  # the submitter of a release approving it
     DUPLICATE_APPROVER = "DUPLICATE_APPROVER"  # one person filling two roles on one release
@@ -119,6 +128,7 @@ class Reason(StrEnum):
     ROUTE_NOT_FOUND = "ROUTE_NOT_FOUND"  # no route of that name in that lane
     EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"  # no stored validation run / eval record to link
     KEY_NOT_REGISTERED = "KEY_NOT_REGISTERED"  # no such key registered for that identity (then)
+    AUDIT_ENTRY_NOT_FOUND = "AUDIT_ENTRY_NOT_FOUND"  # no audit entry with that sequence number
     TRACE_NOT_FOUND = "TRACE_NOT_FOUND"  # no trace of that request id
     # -- conflicts (ConflictError) --
     VERSION_CONFLICT = "VERSION_CONFLICT"  # same name+version already holds different content
@@ -238,6 +248,11 @@ class ConflictError(AirelError):
 
 class IntegrityError(AirelError):
     """Content does not match its digest."""
+
+
+class AuthError(AirelError):
+    """The caller is not authenticated (no, malformed, unknown, expired or revoked token) or
+    is not permitted to do what it asked (HTTP 401 / 403)."""
 
 
 class StoreError(AirelError):

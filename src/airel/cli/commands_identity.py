@@ -1,5 +1,5 @@
 """Commands: ``role grant|revoke|list``, ``key generate|register|list|revoke``,
-``approval sign`` (issue 18, G6).
+``approval sign`` (issue 18, G6), ``token create|list|revoke`` (issue 13).
 
 Roles and keys live in the store; changing them needs the ``admin`` role (ROLE_NOT_HELD,
 exit 2, otherwise). ``key generate`` and ``approval sign`` work offline, without a store.
@@ -20,10 +20,12 @@ from airel.errors import InputError, Reason
 
 if TYPE_CHECKING:  # models load with the command that runs, not for --help (issue 10)
     from airel.domain.kernel.roles import RoleGrant, SigningKey
+    from airel.domain.kernel.tokens import ApiToken
 
 role_app = typer.Typer(help="Role grants in the store (admin changes them).", no_args_is_help=True)
 key_app = typer.Typer(help="Ed25519 keys that sign approvals.", no_args_is_help=True)
 approval_app = typer.Typer(help="Sign approvals offline.", no_args_is_help=True)
+token_app = typer.Typer(help="REST API tokens (admin creates them).", no_args_is_help=True)
 
 IdentityArg = Annotated[str, typer.Argument(help="The identity (e.g. lena-vos).")]
 RoleArg = Annotated[str, typer.Argument(help="admin or an approver role (e.g. model_risk).")]
@@ -190,6 +192,62 @@ def approval_sign(
     return output.EXIT_OK
 
 
+def _token_row(t: ApiToken) -> tuple[str, str, str, str, str]:
+    state = f"revoked {t.revoked_at} by {t.revoked_by}" if t.revoked_at else "live"
+    return t.token_id, t.identity, t.name, t.expires_at, state
+
+
+@command
+def token_create(
+    identity: IdentityArg,
+    name: Annotated[str, typer.Option("--name", help="What it is for (e.g. ci-pipeline).")],
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="30d, 12h, 2w or an ISO date (default 90d).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """Create a REST API token for an identity (admin only; audited). The token is printed
+    this once: only its SHA-256 is stored."""
+    created = client().identity.create_token(identity, name, expires=expires)
+    if as_json:
+        output.emit_json({**created.token.model_dump(exclude={"secret_digest"}),
+                          "token": created.text})  # fmt: skip
+    else:
+        output.ok(f"token {created.token.token_id} for {identity}, expires "
+                  f"{created.token.expires_at} — shown once, keep it secret:")  # fmt: skip
+        output.out.print(created.text, markup=False)
+    return output.EXIT_OK
+
+
+@command
+def token_list(
+    identity: Annotated[str | None, typer.Option("--identity", help="Only this identity.")] = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """API tokens in the store (never their secrets)."""
+    found = client().identity.tokens(identity)
+    if as_json:
+        output.emit_json([t.model_dump(exclude={"secret_digest"}) for t in found])
+    else:
+        output.table("API tokens", ["token", "identity", "name", "expires", "state"],
+                     map(_token_row, found))  # fmt: skip
+    return output.EXIT_OK
+
+
+@command
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token id (tok_…).")],
+    as_json: JsonOpt = False,
+) -> int:
+    """Revoke an API token (yours, or any as an administrator; audited)."""
+    token = client().identity.revoke_token(token_id)
+    if as_json:
+        output.emit_json(token.model_dump(exclude={"secret_digest"}))
+    else:
+        output.ok(f"token {token.token_id} of {token.identity} revoked")
+    return output.EXIT_OK
+
+
 # The group's commands (the group itself is listed in airel.cli.table).
 role_app.command("grant")(role_grant)
 role_app.command("revoke")(role_revoke)
@@ -199,3 +257,6 @@ key_app.command("register")(key_register)
 key_app.command("list")(key_list)
 key_app.command("revoke")(key_revoke)
 approval_app.command("sign")(approval_sign)
+token_app.command("create")(token_create)
+token_app.command("list")(token_list)
+token_app.command("revoke")(token_revoke)

@@ -1,4 +1,4 @@
-"""Commands: ``serve gateway``, ``traces query|show|verify|feedback`` (T1, T2)."""
+"""Commands: ``serve gateway|api``, ``traces query|show|verify|feedback`` (T1, T2; issue 13)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import typer
 from airel.cli import output
 from airel.cli.app import JsonOpt, client, command
 
-serve_app = typer.Typer(help="Run airel's servers: the gateway.", no_args_is_help=True)
+serve_app = typer.Typer(
+    help="Run airel's servers: the gateway and the REST API.", no_args_is_help=True
+)
 traces_app = typer.Typer(
     help="Request traces: who was served by which release, feedback, verification.",
     no_args_is_help=True,
@@ -63,6 +65,23 @@ def gateway(
         refresh_s=refresh,
         max_body_bytes=max_body_bytes,
     )
+    return output.EXIT_OK
+
+
+@command
+def api(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8780,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted.")] = 1_048_576,
+) -> int:
+    """Serve the REST API under /api/v1 (OpenAPI 3.1 at /api/v1/openapi.json) over this
+    store. Every route but /api/v1/health and the OpenAPI document needs a bearer token
+    (`airel token create`); what it may do follows the identity's roles."""
+    if max_body_bytes < 1024:
+        output.fail("--max-body-bytes must be at least 1024")
+        return output.EXIT_BAD_INPUT
+    output.ok(f"airel API on http://{host}:{port}/api/v1")
+    client().serve_api(host=host, port=port, max_body_bytes=max_body_bytes)
     return output.EXIT_OK
 
 
@@ -298,6 +317,7 @@ def analyse(
 
 
 serve_app.command("gateway")(gateway)
+serve_app.command("api")(api)
 canary_app.command("analyse")(analyse)
 traces_app.command("query")(query)
 traces_app.command("show")(show)

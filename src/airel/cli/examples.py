@@ -323,6 +323,14 @@ EXAMPLES: dict[str, list[Example]] = {
             "airel role revoke lena-vos compliance",
         )
     ],
+    "token create": [
+        (
+            "A 30-day API token for the CI pipeline",
+            "airel token create ci-bot --name ci --expires 30d",
+        )
+    ],
+    "token list": [("Every token of one identity", "airel token list --identity ci-bot")],
+    "token revoke": [("Revoke a token", "airel token revoke tok_0123456789abcdef")],
     "role list": [
         ("Who holds model_risk", "airel role list --role model_risk"),
         (
@@ -520,6 +528,10 @@ EXAMPLES: dict[str, list[Example]] = {
             f"airel traffic-plan alerts rollout.yaml --route fraud-scoring --release {CANDIDATE} "
             "--out alerts.yaml",
         )
+    ],
+    "serve api": [
+        ("Serve the REST API on port 8780", "airel serve api"),
+        ("For a team, on every interface", "airel serve api --host 0.0.0.0 --port 8780"),
     ],
     "serve gateway": [
         ("Serve the recorded routes on port 8787", "airel serve gateway"),

@@ -146,7 +146,9 @@ COMMANDS: dict[str, Entry] = {
         "commands_ct", "incident_app", "Incidents opened by triggers, rollouts and rollbacks."
     ),
     # monitoring
-    "serve": Entry("commands_monitoring", "serve_app", "Run airel's servers: the gateway."),
+    "serve": Entry(
+        "commands_monitoring", "serve_app", "Run airel's servers: the gateway and the REST API."
+    ),
     "canary": Entry(
         "commands_monitoring",
         "canary_app",
@@ -169,6 +171,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "key": Entry("commands_identity", "key_app", "Ed25519 keys that sign approvals."),
     "approval": Entry("commands_identity", "approval_app", "Sign approvals offline."),
+    "token": Entry("commands_identity", "token_app", "REST API tokens (admin creates them)."),
     # audit
     "audit": Entry("commands_audit", "audit_app", "The hash-chained audit log."),
 }

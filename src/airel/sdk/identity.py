@@ -1,4 +1,5 @@
-"""Role grants and signing keys, changed by administrators (``airel role``, ``key``).
+"""Role grants, signing keys and API tokens, changed by administrators (``airel role``,
+``key``, ``token``).
 
 A facet of :class:`airel.Client` (``client.identity``), loaded when first used; each method is one
 service call with its arguments translated.
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from airel.adapters import signing
 from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+from airel.domain.kernel.tokens import ApiToken
 from airel.sdk.facet import Facet
-from airel.services.gate import identities
+from airel.services.gate import identities, tokens
+from airel.services.gate.tokens import CreatedToken
 
 
 class Identity(Facet):
@@ -51,6 +54,18 @@ class Identity(Facet):
     def signing_keys(self, identity: str | None = None) -> list[SigningKey]:
         """Registered signing keys (revoked ones too)."""
         return identities.list_keys(self.ctx, identity)
+
+    def create_token(self, identity: str, name: str, *, expires: str | None = None) -> CreatedToken:
+        """A REST API token for ``identity`` (admin only); its text is in the result, once."""
+        return tokens.create_token(self.ctx, identity, name, expires=expires)
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        """Revoke an API token (your own, or any as an administrator)."""
+        return tokens.revoke_token(self.ctx, token_id)
+
+    def tokens(self, identity: str | None = None) -> list[ApiToken]:
+        """API tokens (revoked and expired ones too; never their secrets)."""
+        return tokens.list_tokens(self.ctx, identity)
 
     @staticmethod
     def generate_signing_key(private_key: Path | str) -> str:

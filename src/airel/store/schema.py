@@ -288,6 +288,21 @@ signing_keys = sa.Table(  # approvers' registered Ed25519 public keys
     sa.Index("ix_signing_keys_identity", "identity"),
 )
 
+api_tokens = sa.Table(  # REST API bearer tokens: the secret only as its SHA-256 (issue 13)
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(32), primary_key=True),
+    sa.Column("identity", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("secret_digest", sa.String(71), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=False),
+    sa.Column("revoked_at", sa.String(32), nullable=True),
+    sa.Column("revoked_by", sa.String(128), nullable=True),
+    sa.Index("ix_api_tokens_identity", "identity"),
+)
+
 # -- promotion (issue 11): traffic plans, deployment manifests and promotions (P1, P5, R6) --
 
 traffic_plans = sa.Table(  # content-addressed §5.6 plans a promotion cites

@@ -47,6 +47,7 @@ class AuthMethod(StrEnum):
 
     UNAUTHENTICATED_LOCAL = "unauthenticated-local"  # the local actor, trusted as configured
     SIGNED_ED25519 = "signed-ed25519"  # a signature under the approver's registered key
+    API_TOKEN = "api-token"  # noqa: S105 - the REST API's bearer token of the identity (issue 13)
 
 
 def parse_role(value: str) -> Role:
@@ -68,21 +69,33 @@ class AdminRole(StrEnum):
     ADMIN = "admin"  # grants and revokes roles, registers and revokes signing keys
 
 
-GrantRole = Role | AdminRole
+class AccessRole(StrEnum):
+    """Roles for working with the records that approve nothing (REST API permissions)."""
+
+    ENGINEER = "engineer"  # registers components, freezes bundles, records evidence, runs gates
+    AUDITOR = "auditor"  # reads every record and exports evidence; changes nothing
+
+
+GrantRole = Role | AdminRole | AccessRole
 
 
 def parse_grant_role(value: str) -> GrantRole:
-    """An approver role or ``admin``; an unknown one is refused with the list of roles."""
+    """An approver role, an access role or ``admin``; an unknown one is refused with the list
+    of roles."""
     cleaned = value.strip().lower().replace("-", "_").replace(" ", "_")
     if cleaned == AdminRole.ADMIN.value:
         return AdminRole.ADMIN
+    try:
+        return AccessRole(cleaned)
+    except ValueError:
+        pass
     try:
         return Role(cleaned)
     except ValueError:
         raise InputError(
             Reason.UNKNOWN_ROLE,
             f"unknown role {value!r}",
-            fix="one of admin, " + ", ".join(r.value for r in Role),
+            fix="one of admin, engineer, auditor, " + ", ".join(r.value for r in Role),
             details={"role": value},
         ) from None
 

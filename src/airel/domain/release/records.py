@@ -51,6 +51,7 @@ class RecordTable(StrEnum):
     DECISIONS = "gate_decisions"  # gate decisions (G4)
     ROLE_GRANTS = "role_grants"  # identity → role assignments (G6)
     SIGNING_KEYS = "signing_keys"  # approvers' registered public keys (G6)
+    API_TOKENS = "api_tokens"  # REST API bearer tokens, the secret only as a digest (G6)
     TRAFFIC_PLANS = "traffic_plans"  # §5.6 rollout plans promotions cite (P5)
     DEPLOYMENTS = "deployments"  # deployment manifests (R6)
     PROMOTIONS = "promotions"  # moves along the stage graph (P1)

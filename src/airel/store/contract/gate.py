@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # a contract names the models; importing it builds none (issu
     from airel.domain.gate.approvals import Approval, Waiver
     from airel.domain.gate.records import Attestation, DecisionRecord, EvidenceLink
     from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+    from airel.domain.kernel.tokens import ApiToken
 
 
 class GateReads(Protocol):
@@ -54,6 +55,12 @@ class GateReads(Protocol):
         """Registered keys (revoked ones too), oldest first."""
         ...
 
+    def get_api_token(self, token_id: str) -> ApiToken | None: ...
+
+    def list_api_tokens(self, identity: str | None = None) -> list[ApiToken]:
+        """API tokens (revoked and expired ones too), oldest first."""
+        ...
+
 
 class GateWrites(Protocol):
     """Mutations of the gate context (inside :meth:`Store.write`)."""
@@ -82,4 +89,10 @@ class GateWrites(Protocol):
 
     def revoke_signing_key(self, key_id: str, *, at: str, by: str) -> SigningKey:
         """Mark a registered key revoked (kept as a record)."""
+        ...
+
+    def insert_api_token(self, token: ApiToken) -> None: ...
+
+    def revoke_api_token(self, token_id: str, *, at: str, by: str) -> ApiToken:
+        """Mark a token revoked (kept as a record)."""
         ...

@@ -1,3 +1,3 @@
 """Alembic migrations for the airel store. ``HEAD`` names the newest revision."""
 
-HEAD = "0009_traces"
+HEAD = "0010_api_tokens"

@@ -1,4 +1,5 @@
-"""Identity tables of the SQL store: role grants and signing keys (issue 18, G6).
+"""Identity tables of the SQL store: role grants, signing keys (issue 18, G6) and API tokens
+(issue 13).
 
 Mixed into the transaction classes of :mod:`airel.store.sql` like :mod:`airel.store.sql.gate`,
 so every change shares the connection, the audit-or-refuse rule and the record binding. A
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from airel.domain.kernel.roles import GrantRole, RoleGrant, SigningKey
+from airel.domain.kernel.tokens import ApiToken
 from airel.domain.release.records import RecordTable
 from airel.store import schema as t
 from airel.store.sql.records import RecordWrites
@@ -25,6 +27,10 @@ def _grant(row: sa.Row[Any]) -> RoleGrant:
 
 def _key(row: sa.Row[Any]) -> SigningKey:
     return SigningKey.model_validate(dict(row._mapping))
+
+
+def _token(row: sa.Row[Any]) -> ApiToken:
+    return ApiToken.model_validate(dict(row._mapping))
 
 
 class IdentityReads:
@@ -55,6 +61,19 @@ class IdentityReads:
         if identity is not None:
             query = query.where(c.identity == identity)
         return [_key(r) for r in self.conn.execute(query)]
+
+    def get_api_token(self, token_id: str) -> ApiToken | None:
+        row = self.conn.execute(
+            sa.select(t.api_tokens).where(t.api_tokens.c.token_id == token_id)
+        ).first()
+        return _token(row) if row else None
+
+    def list_api_tokens(self, identity: str | None = None) -> list[ApiToken]:
+        c = t.api_tokens.c
+        query = sa.select(t.api_tokens).order_by(c.created_at, c.token_id)
+        if identity is not None:
+            query = query.where(c.identity == identity)
+        return [_token(r) for r in self.conn.execute(query)]
 
 
 class IdentityWrites(RecordWrites):
@@ -113,3 +132,20 @@ class IdentityWrites(RecordWrites):
         self.bind(RecordTable.SIGNING_KEYS, key_id)
         row = self.conn.execute(sa.select(t.signing_keys).where(c.key_id == key_id)).one()
         return _key(row)
+
+    def insert_api_token(self, token: ApiToken) -> None:
+        self.mutations += 1
+        self.conn.execute(t.api_tokens.insert().values(**token.model_dump()))
+        self.bind(RecordTable.API_TOKENS, token.token_id)
+
+    def revoke_api_token(self, token_id: str, *, at: str, by: str) -> ApiToken:
+        self.mutations += 1
+        c = t.api_tokens.c
+        self.conn.execute(
+            t.api_tokens.update()
+            .where(c.token_id == token_id, c.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_by=by)
+        )
+        self.bind(RecordTable.API_TOKENS, token_id)
+        row = self.conn.execute(sa.select(t.api_tokens).where(c.token_id == token_id)).one()
+        return _token(row)
