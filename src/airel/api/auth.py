@@ -14,6 +14,7 @@ fails on any without one.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -97,8 +98,6 @@ class Routes:
 
 def _inject(handler: Callable[..., Any], dependency: Callable[..., Context]) -> Callable[..., Any]:
     """``handler`` with its ``ctx`` parameter bound to ``dependency``."""
-    import inspect  # noqa: PLC0415
-
     signature = inspect.signature(handler)
     params = [
         p.replace(annotation=Annotated[Context, Depends(dependency)]) if name == "ctx" else p

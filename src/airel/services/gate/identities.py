@@ -59,7 +59,8 @@ def _role(role: GrantRole | str) -> GrantRole:
     return role if isinstance(role, GrantRole) else parse_grant_role(role)
 
 
-def _require_admin(ctx: Context, tx: ReadTx, what: str) -> None:
+def require_admin(ctx: Context, tx: ReadTx, what: str) -> None:
+    """ROLE_NOT_HELD unless the acting identity holds a live, intact ``admin`` grant."""
     if not is_admin(intact_grants(tx, ctx.actor)):
         raise InputError(
             Reason.ROLE_NOT_HELD,
@@ -90,7 +91,7 @@ def grant_role(ctx: Context, identity: str, role: GrantRole | str) -> tuple[Role
     granted = _role(role)
 
     def write(tx: WriteTx) -> tuple[RoleGrant, bool]:
-        _require_admin(ctx, tx, "grant roles")
+        require_admin(ctx, tx, "grant roles")
         held = _live(tx, identity, granted)
         if held is not None:
             return held, False
@@ -106,7 +107,7 @@ def revoke_role(ctx: Context, identity: str, role: GrantRole | str) -> RoleGrant
     revoked = _role(role)
 
     def write(tx: WriteTx) -> RoleGrant:
-        _require_admin(ctx, tx, "revoke roles")
+        require_admin(ctx, tx, "revoke roles")
         if _live(tx, identity, revoked) is None:
             raise InputError(
                 Reason.ROLE_NOT_HELD,
@@ -170,7 +171,7 @@ def register_key(ctx: Context, identity: str, public_key: str) -> tuple[SigningK
     key_id = key_id_of(signing.raw_bytes(public_key))
 
     def write(tx: WriteTx) -> tuple[SigningKey, bool]:
-        _require_admin(ctx, tx, "register signing keys")
+        require_admin(ctx, tx, "register signing keys")
         existing = tx.get_signing_key(key_id)
         if existing is not None:
             if existing.identity == identity and existing.revoked_at is None:
@@ -200,7 +201,7 @@ def revoke_key(ctx: Context, key_id: str) -> SigningKey:
     """Revoke a registered key (admin only): signed statements under it no longer count."""
 
     def write(tx: WriteTx) -> SigningKey:
-        _require_admin(ctx, tx, "revoke signing keys")
+        require_admin(ctx, tx, "revoke signing keys")
         key = tx.get_signing_key(key_id)
         if key is None:
             raise NotFoundError(

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from airel.domain.kernel.clock import stamp
 from airel.domain.kernel.names import NameClass, check_name
 from airel.domain.kernel.permissions import Permission, permissions_of
-from airel.domain.kernel.roles import is_admin
 from airel.domain.kernel.tokens import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -29,12 +28,12 @@ from airel.domain.kernel.tokens import (
     token_text,
 )
 from airel.domain.release.records import RecordRef, RecordTable
-from airel.errors import AuthError, InputError, NotFoundError, Reason, ValidationError
+from airel.errors import AuthError, NotFoundError, Reason, ValidationError
 from airel.services.gate.approvals import parse_expires
-from airel.services.gate.identities import intact_grants
+from airel.services.gate.identities import intact_grants, require_admin
 from airel.services.kernel.context import Context
 from airel.services.release.record_integrity import require_intact
-from airel.store.contract import ReadTx, WriteTx
+from airel.store.contract import WriteTx
 
 
 @dataclass(frozen=True)
@@ -62,16 +61,6 @@ class CreatedToken:
 
     token: ApiToken
     text: str
-
-
-def _require_admin(tx: ReadTx, actor: str, what: str) -> None:
-    if not is_admin(intact_grants(tx, actor)):
-        raise InputError(
-            Reason.ROLE_NOT_HELD,
-            f"{actor} does not hold the role admin: only an administrator may {what}",
-            fix="ask an administrator (`airel role list --role admin`)",
-            details={"role": "admin"},
-        )
 
 
 def _expiry(ctx: Context, expires: str | None) -> str:
@@ -127,7 +116,7 @@ def create_token(
     secret = secrets.token_urlsafe(32)
 
     def write(tx: WriteTx) -> ApiToken:
-        _require_admin(tx, ctx.actor, "create API tokens")
+        require_admin(ctx, tx, "create API tokens")
         token = ApiToken(
             token_id=token_id,
             identity=identity,
@@ -154,7 +143,7 @@ def revoke_token(ctx: Context, token_id: str) -> ApiToken:
                 Reason.TOKEN_NOT_FOUND, f"no API token {token_id}", fix="see `airel token list`"
             )
         if token.identity != ctx.actor:
-            _require_admin(tx, ctx.actor, "revoke another identity's token")
+            require_admin(ctx, tx, "revoke another identity's token")
         if token.revoked_at is not None:
             return token
         revoked = tx.revoke_api_token(token_id, at=ctx.stamp(), by=ctx.actor)
